@@ -1,0 +1,61 @@
+"""hepreco: an art-like event-processing framework on columnar batches of events.
+
+The public API is what this module exports (``__all__``); everything else is internal.
+
+- Events, InputTag, EventIDs: a batch of events, product names, event ids (``hepreco.core``).
+- Source, GeneratorSource, Producer, Filter, Analyzer, Output, ModuleConfig: module base classes.
+- Service, Services: job-wide helpers (``hepreco.services`` holds the built-in ones).
+- hookimpl: marks plugin hook implementations (the specs live in ``hepreco.hookspecs``).
+- run: run a job from Python; JobResult is what it returns.
+- ConfigError, ModuleError, PluginError, ProductNotFound: the errors, with context.
+"""
+
+from __future__ import annotations
+
+from hepreco._version import __version__
+from hepreco.core.events import EventIDs, Events
+from hepreco.core.inputtag import InputTag
+from hepreco.core.job import JobContext, JobResult
+from hepreco.core.module import (
+    Analyzer,
+    Chunk,
+    Filter,
+    GeneratorSource,
+    Module,
+    ModuleConfig,
+    Output,
+    Producer,
+    Source,
+    SourceBatch,
+)
+from hepreco.core.runner import run
+from hepreco.core.service import Service, Services
+from hepreco.errors import ConfigError, ModuleError, PluginError, ProductNotFound
+from hepreco.hookspecs import hookimpl
+
+__all__ = [
+    "Analyzer",
+    "Chunk",
+    "ConfigError",
+    "EventIDs",
+    "Events",
+    "Filter",
+    "GeneratorSource",
+    "InputTag",
+    "JobContext",
+    "JobResult",
+    "Module",
+    "ModuleConfig",
+    "ModuleError",
+    "Output",
+    "PluginError",
+    "Producer",
+    "ProductNotFound",
+    "Service",
+    "Services",
+    "Source",
+    "SourceBatch",
+    "__version__",
+    "hookimpl",
+    "run",
+]

@@ -1,0 +1,34 @@
+"""The framework's own plugin, registered like any other: built-in sources, modules and services."""
+
+from __future__ import annotations
+
+from hepreco.hookspecs import hookimpl
+
+PLUGIN_NAME = "hepreco"
+
+
+@hookimpl
+def hepreco_sources() -> list[type]:
+    from hepreco.modules.empty_source import EmptySource
+
+    return [EmptySource]
+
+
+@hookimpl
+def hepreco_modules() -> list[type]:
+    from hepreco.modules.dump import DumpProducts
+    from hepreco.modules.histfill import HistFill
+
+    return [HistFill, DumpProducts]
+
+
+@hookimpl
+def hepreco_services() -> list[type]:
+    from hepreco.services.device import Device
+    from hepreco.services.histograms import Histograms
+    from hepreco.services.memory import MemoryTracker
+    from hepreco.services.progress import Progress
+    from hepreco.services.random import RandomNumbers
+    from hepreco.services.timing import TimeTracker
+
+    return [TimeTracker, MemoryTracker, RandomNumbers, Histograms, Device, Progress]

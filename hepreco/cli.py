@@ -1,0 +1,257 @@
+"""This module is the ``hepreco`` command line: run, validate, config, graph, describe, list, new-plugin.
+
+Exit codes: 0 success, 2 config error (or bad command line), 1 runtime error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from hepreco._version import __version__
+from hepreco.errors import ConfigError, ModuleError, PluginError
+
+__all__ = ["main"]
+
+EXIT_OK, EXIT_RUNTIME, EXIT_CONFIG = 0, 1, 2
+
+# Commands added by later parts of the framework register here: name -> (add_arguments, handler, help)
+COMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int], str]] = {}
+
+
+def command(name: str, help: str) -> Callable[..., Any]:  # noqa: A002
+    def deco(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+        add = getattr(fn, "_add_args", lambda p: None)
+        COMMANDS[name] = (add, fn, help)
+        return fn
+
+    return deco
+
+
+def args(add: Callable[[argparse.ArgumentParser], None]) -> Callable[..., Any]:
+    def deco(fn: Any) -> Any:
+        fn._add_args = add
+        return fn
+
+    return deco
+
+
+def _job_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("config", help="the job config (YAML)")
+    p.add_argument("-n", "--events", type=int, default=None, help="stop after N events (sets source.events)")
+    p.add_argument("--seed", type=int, default=None, help="the job seed")
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY.PATH=VALUE",
+        help="override a config value (YAML-typed); repeatable",
+    )
+
+
+def _prepare(ns: argparse.Namespace, *, quiet: bool = False) -> Any:
+    from hepreco.core.runner import prepare
+
+    return prepare(ns.config, events=ns.events, seed=ns.seed, overrides=ns.overrides, quiet=quiet)
+
+
+# --- run / validate / config / graph -------------------------------------------------------------
+def _run_args(p: argparse.ArgumentParser) -> None:
+    _job_args(p)
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no reports printed")
+    p.add_argument("--report", metavar="FILE.json", help="write the TrigReport/TimeReport and summaries as JSON")
+
+
+@command("run", "run a job")
+@args(_run_args)
+def cmd_run(ns: argparse.Namespace) -> int:
+    from hepreco.core.runner import execute
+
+    plan = _prepare(ns, quiet=ns.quiet)
+    result = execute(plan, report=ns.report)
+    if not ns.quiet:
+        print(f"hepreco: {result.events} events processed by '{result.process}'", file=sys.stderr)
+    return EXIT_OK
+
+
+@command("validate", "check a job config (every check, no events)")
+@args(_job_args)
+def cmd_validate(ns: argparse.Namespace) -> int:
+    plan = _prepare(ns, quiet=True)
+    n = len(plan.modules)
+    print(f"{ns.config}: OK ({n} modules, {len(plan.paths)} paths, {len(plan.end_paths)} end paths)")
+    return EXIT_OK
+
+
+def _config_args(p: argparse.ArgumentParser) -> None:
+    _job_args(p)
+    p.add_argument("--annotate", action="store_true", help="say which file:line or flag set each value")
+    p.add_argument("--json", action="store_true", help="print JSON instead of YAML")
+
+
+@command("config", "print the fully resolved config (after includes and overrides)")
+@args(_config_args)
+def cmd_config(ns: argparse.Namespace) -> int:
+    import yaml
+
+    from hepreco.config.loader import dump_annotated, load_config
+
+    resolved = load_config(ns.config, overrides=ns.overrides, events=ns.events, seed=ns.seed)
+    if ns.json:
+        print(json.dumps(resolved.data, indent=2))
+    elif ns.annotate:
+        sys.stdout.write(dump_annotated(resolved))
+    else:
+        sys.stdout.write(yaml.safe_dump(resolved.data, sort_keys=False))
+    return EXIT_OK
+
+
+@command("graph", "print the data flow between modules as Graphviz DOT")
+@args(_job_args)
+def cmd_graph(ns: argparse.Namespace) -> int:
+    from hepreco.core.graph import to_dot
+
+    print(to_dot(_prepare(ns, quiet=True)))
+    return EXIT_OK
+
+
+# --- describe / list ------------------------------------------------------------------------------
+def _describe_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("type", help="a module, source or service type, e.g. HistFill or comet.HitImager")
+
+
+@command("describe", "print every parameter of a module, source or service type")
+@args(_describe_args)
+def cmd_describe(ns: argparse.Namespace) -> int:
+    from hepreco.core.describe import describe
+    from hepreco.plugins import TypeLookupError, get_registry
+
+    reg = get_registry()
+    try:
+        cls = reg.resolve(ns.type)
+    except TypeLookupError as err:
+        try:
+            cls = reg.resolve_service(ns.type)
+        except TypeLookupError:
+            raise ConfigError(str(err)) from None
+    print(describe(cls))
+    return EXIT_OK
+
+
+@command("list", "list registered modules, sources and services by plugin")
+@args(lambda p: p.add_argument("--json", action="store_true", help="print JSON"))
+def cmd_list(ns: argparse.Namespace) -> int:
+    from hepreco.plugins import get_registry
+
+    reg = get_registry()
+    if ns.json:
+        print(json.dumps({n: p.__dict__ for n, p in reg.plugins.items()}, indent=2, default=str))
+        return EXIT_OK
+    for name, info in sorted(reg.plugins.items(), key=lambda kv: (kv[0] != "hepreco", kv[0])):
+        print(f"{name} {info.version or ''}  ({info.origin})")
+        if info.error:
+            print(f"  FAILED TO LOAD: {info.error}")
+            continue
+        for title, items in (
+            ("sources", info.sources),
+            ("modules", info.modules),
+            ("services", info.services),
+            ("models", info.models),
+        ):
+            if items:
+                print(f"  {title}:")
+                for full in items:
+                    cls = reg.types.get(full) or reg.service_types.get(full)
+                    doc = (cls.__doc__ or "").strip().splitlines()[0] if cls is not None and cls.__doc__ else ""
+                    kind = getattr(cls, "kind", "service")
+                    print(f"    {full:<36} {kind:<9} {doc}")
+    return EXIT_OK
+
+
+# --- new-plugin -----------------------------------------------------------------------------------
+def _newplugin_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("name", help="the plugin name (an identifier); the package is hepreco_NAME")
+    p.add_argument("--dir", default=".", help="where to create the NAME/ folder")
+
+
+@command("new-plugin", "write a plugin package skeleton that installs and runs as it is")
+@args(_newplugin_args)
+def cmd_new_plugin(ns: argparse.Namespace) -> int:
+    from hepreco.core.skeleton import write_plugin_skeleton
+
+    root = write_plugin_skeleton(ns.name, ns.dir)
+    print(f"created {root}: pip install -e {root} && hepreco run {root}/job.yaml && pytest {root}/tests")
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hepreco",
+        description="Run art-like reconstruction jobs on columnar batches of events.",
+    )
+    parser.add_argument("--version", action="version", version=f"hepreco {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="show full tracebacks and debug logs")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (add, _fn, help_) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_, description=help_)
+        add(p)
+    return parser
+
+
+def _load_extra_commands() -> None:
+    """Commands that live in other parts of the framework (train, dump, ...) register on import."""
+    import importlib
+
+    for mod in ("hepreco.io.cli", "hepreco.ml.cli"):
+        try:
+            importlib.import_module(mod)
+        except ModuleNotFoundError as err:
+            if err.name != mod:
+                raise
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The ``hepreco`` entry point; returns the exit code."""
+    import logging
+
+    _load_extra_commands()
+    parser = build_parser()
+    ns = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if ns.verbose else logging.WARNING, format="%(name)s: %(message)s")
+    if ns.command is None:
+        parser.print_help()
+        return EXIT_CONFIG
+    _add, fn, _help = COMMANDS[ns.command]
+    try:
+        return fn(ns)
+    except ConfigError as err:
+        print(f"hepreco: {err}", file=sys.stderr)
+        return EXIT_CONFIG
+    except PluginError as err:
+        print(f"hepreco: {err}", file=sys.stderr)
+        return EXIT_CONFIG
+    except ModuleError as err:
+        print(f"hepreco: error: {err}", file=sys.stderr)
+        cause = err.__cause__
+        if cause is not None:
+            print("Original traceback (most recent call last):", file=sys.stderr)
+            tb = traceback.format_exception(type(cause), cause, cause.__traceback__)
+            sys.stderr.write("".join(tb))
+        return EXIT_RUNTIME
+    except KeyboardInterrupt:
+        print("hepreco: interrupted; no output file was completed", file=sys.stderr)
+        return 130
+    except Exception as err:  # a bug or an environment problem: keep the whole traceback
+        print(f"hepreco: error: {type(err).__name__}: {err}", file=sys.stderr)
+        traceback.print_exc()
+        return EXIT_RUNTIME
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,138 @@
+"""This module defines JobContext (what a running job knows about itself) and JobResult (what it returns)."""
+
+from __future__ import annotations
+
+import os
+import platform
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from hepreco._version import __version__
+from hepreco.core.module import temp_name
+
+if TYPE_CHECKING:
+    from hepreco.config.loader import ResolvedConfig
+    from hepreco.core.reports import TimeReport, TrigReport
+    from hepreco.plugins import Registry
+
+__all__ = ["JobContext", "JobResult"]
+
+
+@dataclass
+class JobContext:
+    """What a running job knows about itself; modules and services reach it as ``self.job``.
+
+    Attributes:
+        process: the process name from the config.
+        seed: the job seed.
+        config: the resolved config (after includes and overrides).
+        registry: the plugin registry.
+        summaries: figures modules recorded with ``Module.summary``.
+        quiet: no progress bar and no printed reports.
+    """
+
+    process: str
+    seed: int
+    config: ResolvedConfig
+    registry: Registry
+    quiet: bool = False
+    summaries: dict[str, dict[str, Any]] = field(default_factory=dict)
+    started: float = field(default_factory=time.time)
+    _atomic: list[tuple[Path, Path]] = field(default_factory=list)
+    committed: list[Path] = field(default_factory=list)
+    executor: str = "inline"
+
+    def atomic_path(self, path: str | os.PathLike[str]) -> Path:
+        """A temporary path beside ``path``, renamed to ``path`` when the job succeeds, deleted when it fails."""
+        final = Path(path)
+        if final.parent and not final.parent.exists():
+            final.parent.mkdir(parents=True, exist_ok=True)
+        tmp = temp_name(final)
+        self._atomic.append((tmp, final))
+        return tmp
+
+    def commit(self) -> list[Path]:
+        """Rename every temporary output to its final name (called once the job ended well)."""
+        done: list[Path] = []
+        for tmp, final in self._atomic:
+            if tmp.exists():
+                os.replace(tmp, final)
+                done.append(final)
+        self._atomic.clear()
+        self.committed.extend(done)
+        return done
+
+    def abort(self) -> None:
+        """Delete every temporary output (called when the job failed)."""
+        for tmp, _final in self._atomic:
+            try:
+                if tmp.is_dir():
+                    import shutil
+
+                    shutil.rmtree(tmp, ignore_errors=True)
+                else:
+                    tmp.unlink(missing_ok=True)
+            except OSError:
+                pass
+        self._atomic.clear()
+
+    def provenance(self) -> dict[str, Any]:
+        """What an output file records about the job that wrote it."""
+        plugins = {
+            name: {"version": p.version, "origin": p.origin}
+            for name, p in self.registry.plugins.items()
+            if p.ok
+        }
+        return {
+            "process": self.process,
+            "seed": self.seed,
+            "config": self.config.data,
+            "config_file": self.config.file,
+            "hepreco_version": __version__,
+            "plugins": plugins,
+            "executor": self.executor,
+            "host": platform.node(),
+            "python": platform.python_version(),
+            "date": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(self.started)),
+        }
+
+
+@dataclass
+class JobResult:
+    """What ``hepreco.run`` returns.
+
+    Attributes:
+        trig_report: events visited/passed/failed per path and module.
+        time_report: wall time per module.
+        histograms: ``{module_label: {name: hist.Hist}}`` booked through the Histograms service.
+        outputs: the files the job wrote (outputs and the histogram file).
+        summaries: ``{module_label: {figure: value}}`` recorded by modules.
+        services: each service's report (``Service.report()``).
+        path_events: events that passed each trigger path.
+    """
+
+    process: str
+    events: int
+    trig_report: TrigReport
+    time_report: TimeReport
+    histograms: dict[str, dict[str, Any]]
+    outputs: list[Path]
+    summaries: dict[str, dict[str, Any]]
+    services: dict[str, Any]
+
+    @property
+    def path_events(self) -> dict[str, int]:
+        return {n: p.passed for n, p in self.trig_report.paths.items() if not p.end_path}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "process": self.process,
+            "events": self.events,
+            "trig_report": self.trig_report.to_dict(),
+            "time_report": self.time_report.to_dict(),
+            "outputs": [str(p) for p in self.outputs],
+            "summaries": self.summaries,
+            "services": self.services,
+        }

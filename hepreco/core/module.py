@@ -1,0 +1,322 @@
+"""This module defines the module base classes (Source, Producer, Filter, Analyzer, Output) and ModuleConfig."""
+
+from __future__ import annotations
+
+import logging
+import os
+import uuid
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from hepreco.core.events import EventIDs, Events
+from hepreco.core.inputtag import InputTag
+
+if TYPE_CHECKING:
+    import awkward as ak
+
+    from hepreco.core.job import JobContext
+    from hepreco.core.service import Services
+
+__all__ = [
+    "Analyzer",
+    "Chunk",
+    "Filter",
+    "GeneratorSource",
+    "Module",
+    "ModuleConfig",
+    "Output",
+    "Producer",
+    "Source",
+    "SourceBatch",
+]
+
+
+class ModuleConfig(BaseModel):
+    """Base class of every module's and service's ``Config``: a pydantic model.
+
+    Field types, defaults and bounds (``Field(..., ge=0)``) are checked before the first event; the
+    docstring under a field (or ``Field(description=...)``) is its documentation in ``hepreco describe``.
+    Unknown parameters are errors. InputTag-typed fields (also in lists and dicts) are what the
+    module consumes.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        use_attribute_docstrings=True,
+        validate_default=True,
+        arbitrary_types_allowed=True,
+    )
+
+
+def _walk_tags(value: Any) -> Iterator[InputTag]:
+    if isinstance(value, InputTag):
+        yield value
+    elif isinstance(value, BaseModel):
+        for name in type(value).model_fields:
+            yield from _walk_tags(getattr(value, name))
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _walk_tags(v)
+    elif isinstance(value, list | tuple | set | frozenset):
+        for v in value:
+            yield from _walk_tags(v)
+
+
+class Module:
+    """What every module shares: its label, validated config, the services and the lifecycle.
+
+    Subclasses set ``Config`` (a :class:`ModuleConfig`) and ``produces`` (instance names), and do their
+    set-up in :meth:`begin_job` rather than ``__init__``.
+
+    Attributes:
+        label: the module label from the job config.
+        config: the validated ``Config`` instance.
+        services: the job's services (``self.services.Histograms``, ``self.services["Device"]``).
+    """
+
+    kind: ClassVar[str] = "module"
+    Config: ClassVar[type[ModuleConfig]] = ModuleConfig
+    produces: ClassVar[tuple[str, ...]] = ()
+    #: set when a plugin registers the class: ``plugin.ClassName``
+    type_name: ClassVar[str] = ""
+    plugin_name: ClassVar[str] = ""
+
+    def __init__(self, config: ModuleConfig, *, label: str, services: Services, job: JobContext) -> None:
+        self.config = config
+        self.label = label
+        self.services = services
+        self.job = job
+        self.log = logging.getLogger(f"hepreco.module.{label}")
+
+    # --- declarations --------------------------------------------------------------------------
+    def consumes(self) -> list[InputTag]:
+        """The products this module reads: by default every InputTag in its config."""
+        return list(dict.fromkeys(_walk_tags(self.config)))
+
+    def products(self) -> tuple[str, ...]:
+        """The instance names this module puts: by default the class's ``produces``."""
+        return tuple(self.produces)
+
+    # --- lifecycle -----------------------------------------------------------------------------
+    def begin_job(self) -> None:
+        """Called once per process before the first batch."""
+
+    def end_job(self) -> None:
+        """Called once per process after the last batch."""
+
+    # --- conveniences over the services -------------------------------------------------------
+    def book(self, name: str, histogram: Any) -> Any:
+        """Register a ``hist.Hist`` with the Histograms service under ``<label>/<name>``; returns it."""
+        return self.services["Histograms"].book(self.label, name, histogram)
+
+    def event_seeds(self, ids: EventIDs | Events) -> np.ndarray:
+        """One uint64 seed per event from the job seed, this module's label and the event ids.
+
+        Random numbers drawn from these seeds do not depend on the batch size or the executor.
+        """
+        return self.services["RandomNumbers"].seeds(self.label, ids)
+
+    def event_generators(self, ids: EventIDs | Events) -> list[np.random.Generator]:
+        """One numpy Generator per event, seeded as :meth:`event_seeds`."""
+        return self.services["RandomNumbers"].generators(self.label, ids)
+
+    def summary(self, **values: Any) -> None:
+        """Record figures (numbers, strings) printed at end of job and returned by ``hepreco.run``."""
+        self.job.summaries.setdefault(self.label, {}).update(values)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} '{self.label}'>"
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A unit of work of a source: entries ``[start, stop)`` of ``file`` (None for generators)."""
+
+    start: int
+    stop: int
+    file: str | None = None
+
+    def __len__(self) -> int:
+        return max(0, self.stop - self.start)
+
+
+@dataclass
+class SourceBatch:
+    """What a source yields: the event ids and the products (instance name → array) of one batch."""
+
+    ids: EventIDs
+    products: dict[str, ak.Array]
+
+
+class _SourceConfig(ModuleConfig):
+    events: int | None = Field(None, ge=0)
+    """Stop after this many events (all when unset). ``-n/--events`` on the command line sets it."""
+    batch_size: int = Field(10_000, gt=0)
+    """Events per batch: every module is called once per batch."""
+
+
+class Source(Module):
+    """Makes batches of events: event ids plus products under the source's label.
+
+    Subclasses implement :meth:`chunks` (the units of work) and :meth:`read` (the batches of a chunk).
+    """
+
+    kind = "source"
+    Config = _SourceConfig
+
+    def chunks(self) -> list[Chunk]:
+        """The units of work, in event order."""
+        raise NotImplementedError
+
+    def read(self, chunk: Chunk) -> Iterator[SourceBatch]:
+        """The batches of ``chunk`` (at most ``config.batch_size`` events each)."""
+        raise NotImplementedError
+
+
+class _GeneratorConfig(_SourceConfig):
+    events: int = Field(..., ge=0)  # type: ignore[assignment]
+    """Number of events to generate. ``-n/--events`` on the command line sets it."""
+    first_event: int = Field(1, ge=0)
+    """Event number of the first event."""
+    run: int = Field(1, ge=0)
+    """Run number of every event."""
+    subrun: int = Field(0, ge=0)
+    """Subrun number of every event."""
+
+
+class GeneratorSource(Source):
+    """A source that makes events rather than reading them (art's EmptyEvent, event generators).
+
+    Subclasses implement :meth:`generate`, called once per batch with the batch's event ids.
+    """
+
+    Config = _GeneratorConfig
+
+    def chunks(self) -> list[Chunk]:
+        return [Chunk(0, int(self.config.events))]
+
+    def read(self, chunk: Chunk) -> Iterator[SourceBatch]:
+        cfg = self.config
+        step = int(cfg.batch_size)
+        for start in range(chunk.start, chunk.stop, step):
+            stop = min(start + step, chunk.stop)
+            n = stop - start
+            event = np.arange(cfg.first_event + start, cfg.first_event + stop, dtype=np.uint64)
+            ids = EventIDs(np.full(n, cfg.run, dtype=np.uint32), np.full(n, cfg.subrun, dtype=np.uint32), event)
+            yield SourceBatch(ids, dict(self.generate(ids)))
+
+    def generate(self, ids: EventIDs) -> dict[str, Any]:
+        """The products (instance name → array of ``len(ids)`` entries) of one batch."""
+        return {}
+
+
+class Producer(Module):
+    """Reads products and puts new ones: implement ``produce(events)``."""
+
+    kind = "producer"
+
+    def produce(self, events: Events) -> None:
+        raise NotImplementedError
+
+
+class Filter(Module):
+    """Decides which events go on along a path: ``filter(events)`` returns one bool per event."""
+
+    kind = "filter"
+
+    def filter(self, events: Events) -> Any:
+        raise NotImplementedError
+
+
+class _EndPathConfig(ModuleConfig):
+    select: list[str] = Field(default_factory=list)
+    """Only events that passed any of these paths (art's SelectEvents); all events when empty."""
+
+
+class Analyzer(Module):
+    """Looks at events on an end path (fills histograms, computes metrics): ``analyze(events)``."""
+
+    kind = "analyzer"
+    Config = _EndPathConfig
+
+    def analyze(self, events: Events) -> None:
+        raise NotImplementedError
+
+
+class _OutputConfig(_EndPathConfig):
+    keep: list[str] = Field(default_factory=lambda: ["*"])
+    """Products to write, as InputTag patterns with wildcards (``source:*``, ``hitid``, ``*``)."""
+    drop: list[str] = Field(default_factory=list)
+    """Products not to write, applied after ``keep`` (art's outputCommands)."""
+
+
+class Output(Module):
+    """Writes events on an end path: ``write(events)``.
+
+    Files are written under a temporary name from :meth:`atomic_path` and renamed by the framework
+    only when the whole job succeeds, so a failed job never leaves a file that looks complete.
+    """
+
+    kind = "output"
+    Config = _OutputConfig
+
+    def write(self, events: Events) -> None:
+        raise NotImplementedError
+
+    def atomic_path(self, path: str | os.PathLike[str]) -> Path:
+        """A temporary path beside ``path``; the framework renames it to ``path`` when the job succeeds
+        and deletes it when the job fails."""
+        return self.job.atomic_path(path)
+
+    def kept_products(self, events: Events) -> list[str]:
+        """The product names of ``events`` that ``keep``/``drop`` select, in put order."""
+        from hepreco.core.selection import select_products
+
+        return select_products(events.products(), self.config.keep, self.config.drop)
+
+
+def label_seed(label: str) -> int:
+    """A stable 32-bit number for a module label (crc32), used to derive per-module seeds."""
+    return zlib.crc32(label.encode())
+
+
+def temp_name(path: Path) -> Path:
+    return path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.hepreco-tmp")
+
+
+_KIND_BASES: dict[str, type[Module]] = {
+    "source": Source,
+    "producer": Producer,
+    "filter": Filter,
+    "analyzer": Analyzer,
+    "output": Output,
+}
+
+
+def module_kind(cls: type) -> str | None:
+    """``"source"``, ``"producer"``, ... for a module class; None for anything else."""
+    for kind, base in _KIND_BASES.items():
+        if isinstance(cls, type) and issubclass(cls, base):
+            return kind
+    return None
+
+
+def ensure_config_base(cls: type[Module]) -> None:
+    """Make ``cls.Config`` carry its kind's base fields (``select``/``keep``/``drop``, ``events``...) even
+    when the author derived it from plain ModuleConfig."""
+    kind = module_kind(cls)
+    if kind is None:
+        return
+    base_cfg = _KIND_BASES[kind].Config
+    if cls is _KIND_BASES[kind] or issubclass(cls.Config, base_cfg):
+        return
+    merged = type(cls.Config.__name__, (cls.Config, base_cfg), {"__module__": cls.Config.__module__})
+    merged.__doc__ = cls.Config.__doc__
+    cls.Config = merged

@@ -1,0 +1,192 @@
+"""This module runs a checked plan in this process: begin_job, the batch loop, end_job, reports, commit."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from hepreco.config.loader import ResolvedConfig, load_config
+from hepreco.core.build import JobPlan, build_plan
+from hepreco.core.events import EventIDs
+from hepreco.core.job import JobResult
+from hepreco.core.module import Chunk, SourceBatch
+from hepreco.core.schedule import Schedule, call_module
+from hepreco.errors import ModuleError
+from hepreco.plugins import Registry, get_registry
+
+__all__ = ["execute", "prepare", "run"]
+
+
+def _truncate(batch: SourceBatch, k: int) -> SourceBatch:
+    ids = batch.ids
+    return SourceBatch(
+        EventIDs(ids.run[:k], ids.subrun[:k], ids.event[:k]),
+        {name: arr[:k] for name, arr in batch.products.items()},
+    )
+
+
+def _batches(plan: JobPlan, chunk: Chunk, sched: Schedule) -> Iterator[SourceBatch]:
+    src = plan.source
+    label = plan.source_label
+    tname = type(src).type_name
+    it = call_module(label, tname, "read", lambda: iter(src.read(chunk)), None)
+    while True:
+        t0 = time.perf_counter()
+        try:
+            batch = next(it)
+        except StopIteration:
+            return
+        except ModuleError:
+            raise
+        except Exception as err:
+            where = f"chunk {chunk.file + ' ' if chunk.file else ''}entries {chunk.start}..{chunk.stop}"
+            raise ModuleError(f"{type(err).__name__}: {err}", label=label, method="read", module_type=tname, events=where) from err
+        sched.times.add(label, "source", len(batch.ids), time.perf_counter() - t0)
+        yield batch
+
+
+def _lifecycle(plan: JobPlan, method: str) -> None:
+    """Call ``method`` on the source and every module in schedule order."""
+    mods = [plan.source, *(s.module for s in plan.steps), *(s.module for s in plan.end_steps)]
+    for mod in mods:
+        call_module(mod.label, type(mod).type_name, method, getattr(mod, method), None)
+
+
+def _services(plan: JobPlan, method: str) -> None:
+    for svc in plan.services:
+        call_module(f"service {svc.name}", svc.type_name, method, getattr(svc, method), None)
+
+
+def execute(plan: JobPlan, *, report: str | Path | None = None) -> JobResult:
+    """Run ``plan`` in this process and return its result; outputs are committed only on success."""
+    job = plan.job
+    sched = Schedule(plan)
+    progress = plan.services["Progress"]
+    t_start = time.perf_counter()
+    limit = plan.source.config.events
+    nread = 0
+    try:
+        _services(plan, "begin_job")
+        _lifecycle(plan, "begin_job")
+        chunks = plan.source.chunks()
+        total = sum(len(c) for c in chunks) if all(c.stop >= 0 for c in chunks) else None
+        if limit is not None and total is not None:
+            total = min(total, limit)
+        progress.start(total)
+        done = limit is not None and limit <= 0
+        for chunk in chunks:
+            if done:
+                break
+            for batch in _batches(plan, chunk, sched):
+                n = len(batch.ids)
+                if limit is not None and nread + n >= limit:
+                    batch = _truncate(batch, limit - nread)
+                    done = True
+                if len(batch.ids):
+                    sched.process(batch)
+                    nread += len(batch.ids)
+                    progress.update(len(batch.ids))
+                if done:
+                    break
+        progress.close()
+        _lifecycle(plan, "end_job")
+        _services(plan, "end_job")
+        sched.times.wall = time.perf_counter() - t_start
+        outputs = job.commit()
+    except BaseException:
+        progress.close()
+        job.abort()
+        raise
+    result = JobResult(
+        process=job.process,
+        events=nread,
+        trig_report=sched.trig,
+        time_report=sched.times,
+        histograms=plan.services["Histograms"].histograms,
+        outputs=outputs,
+        summaries=job.summaries,
+        services={s.name: r for s in plan.services if (r := s.report()) is not None},
+    )
+    if not job.quiet:
+        print_reports(plan, result)
+    if report is not None:
+        Path(report).write_text(json.dumps(result.to_dict(), indent=2, default=str))
+    return result
+
+
+def print_reports(plan: JobPlan, result: JobResult, file: Any = None) -> None:
+    """Print the TrigReport, the TimeReport and the services' and modules' summaries (art-style)."""
+    out = file or sys.stdout
+    print(result.trig_report.format(), file=out)
+    tt = plan.services["TimeTracker"]
+    if tt.config.print:
+        print(result.time_report.format(), file=out)
+    for svc in plan.services:
+        text = svc.format_report()
+        if text:
+            print(text, file=out)
+    for label, figures in result.summaries.items():
+        print(f"Summary ---------- {label} ----------", file=out)
+        for k, v in figures.items():
+            print(f"Summary {k:<40} {v}", file=out)
+    if result.outputs:
+        print("Outputs: " + ", ".join(str(p) for p in result.outputs), file=out)
+
+
+def prepare(
+    config: str | Path | Mapping[str, Any] | ResolvedConfig,
+    *,
+    events: int | None = None,
+    seed: int | None = None,
+    overrides: Sequence[str | tuple[str, Any]] = (),
+    quiet: bool = False,
+    registry: Registry | None = None,
+) -> JobPlan:
+    """Load and check a job config; raises ConfigError (every problem at once) before any event."""
+    resolved = (
+        config
+        if isinstance(config, ResolvedConfig)
+        else load_config(config, overrides=overrides, events=events, seed=seed)
+    )
+    return build_plan(resolved, registry or get_registry(), quiet=quiet)
+
+
+def run(
+    config: str | Path | Mapping[str, Any],
+    *,
+    events: int | None = None,
+    seed: int | None = None,
+    quiet: bool = True,
+    report: str | Path | None = None,
+    set: Mapping[str, Any] | Sequence[str] | None = None,  # noqa: A002 - mirrors --set
+    **overrides: Any,
+) -> JobResult:
+    """Run a job from a notebook or script and return its reports, histograms and output paths.
+
+    Args:
+        config: a YAML file, YAML text or a mapping.
+        events: like ``-n``: stop after this many events.
+        seed: like ``--seed``.
+        quiet: no progress bar and no printed reports (the default here).
+        report: write the reports as JSON to this file.
+        set: overrides as ``{"modules.hitid.threshold": 0.9}`` or ``["modules.hitid.threshold=0.9"]``.
+        **overrides: more overrides, with ``__`` for the dots: ``modules__hitid__threshold=0.9``.
+
+    Examples:
+        >>> import hepreco
+        >>> result = hepreco.run({"source": {"module": "EmptySource", "events": 5}})
+        >>> result.events
+        5
+    """
+    ovr: list[str | tuple[str, Any]] = []
+    if isinstance(set, Mapping):
+        ovr.extend(set.items())
+    elif set is not None:
+        ovr.extend(set)
+    ovr.extend((k.replace("__", "."), v) for k, v in overrides.items())
+    plan = prepare(config, events=events, seed=seed, overrides=ovr, quiet=quiet)
+    return execute(plan, report=report)

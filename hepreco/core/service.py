@@ -1,0 +1,108 @@
+"""This module defines the Service base class and the Services container modules reach them through."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from hepreco.core.module import ModuleConfig
+from hepreco.errors import did_you_mean
+
+if TYPE_CHECKING:
+    from hepreco.core.job import JobContext
+
+__all__ = ["Service", "Services"]
+
+
+class Service:
+    """A job-wide helper (art's services): timing, random numbers, histograms, the device...
+
+    A job config configures services by class name under ``services:``. Subclasses set ``Config`` and
+    override what they need. ``pre_module``/``post_module`` are called around every module call when a
+    subclass overrides them (keep them cheap).
+    """
+
+    Config: ClassVar[type[ModuleConfig]] = ModuleConfig
+    type_name: ClassVar[str] = ""
+    #: always present in every job (with default parameters) unless configured otherwise
+    essential: ClassVar[bool] = False
+
+    def __init__(self, config: ModuleConfig, *, job: JobContext) -> None:
+        self.config = config
+        self.job = job
+
+    @property
+    def name(self) -> str:
+        return type(self).__name__
+
+    def begin_job(self) -> None:
+        """Called before the modules' ``begin_job``."""
+
+    def end_job(self) -> None:
+        """Called after the modules' ``end_job``."""
+
+    def pre_module(self, label: str) -> None:
+        """Called before each module call (only when overridden)."""
+
+    def post_module(self, label: str, n_events: int, seconds: float) -> None:
+        """Called after each module call (only when overridden)."""
+
+    def report(self) -> dict[str, Any] | None:
+        """A JSON-able summary for ``--report`` and ``hepreco.run``; None for nothing."""
+        return None
+
+    def format_report(self) -> str | None:
+        """Text printed at end of job; None for nothing."""
+        return None
+
+
+class Services:
+    """The services of a job: ``services.Histograms``, ``services["Device"]``, ``"Device" in services``.
+
+    Lookup also accepts lower-case names (``services.histograms``).
+    """
+
+    def __init__(self, services: dict[str, Service] | None = None) -> None:
+        self._services: dict[str, Service] = dict(services or {})
+
+    def add(self, name: str, service: Service) -> None:
+        self._services[name] = service
+
+    def __getitem__(self, name: str) -> Any:
+        try:
+            return self._services[name]
+        except KeyError:
+            pass
+        for key, svc in self._services.items():
+            if key.lower() == name.lower() or key.split(".")[-1].lower() == name.lower():
+                return svc
+        msg = f"no service '{name}' in this job{did_you_mean(name, self._services)}; configured: " + ", ".join(
+            sorted(self._services)
+        )
+        raise KeyError(msg)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        try:
+            return self[name]
+        except KeyError as err:
+            raise AttributeError(str(err.args[0])) from None
+
+    def __contains__(self, name: object) -> bool:
+        try:
+            self[str(name)]
+        except KeyError:
+            return False
+        return True
+
+    def __iter__(self) -> Iterator[Service]:
+        return iter(self._services.values())
+
+    def names(self) -> list[str]:
+        return list(self._services)
+
+    def hooked(self, method: str) -> list[Any]:
+        """The bound ``method`` of every service that overrides it."""
+        base = getattr(Service, method)
+        return [getattr(s, method) for s in self._services.values() if getattr(type(s), method) is not base]

@@ -1,0 +1,1 @@
+"""The framework's own modules: EmptySource, HistFill, DumpProducts (registered by ``hepreco.builtin``)."""

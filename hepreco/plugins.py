@@ -1,0 +1,299 @@
+"""This module defines the plugin registry: pluggy's manager plus the tables of module, source and service types.
+
+Plugins come from three places, all registered the same way: the framework's own built-ins
+(``hepreco.builtin``), installed packages with an entry point in group ``hepreco``, and the
+``plugins:`` list of a job config (an importable module or a path to a ``.py`` file). A plugin that
+fails to import is recorded with its error; the others still load.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata as md
+import importlib.util
+import sys
+import traceback
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pluggy
+
+from hepreco import hookspecs
+from hepreco.core.module import Module, ensure_config_base, module_kind
+from hepreco.errors import PluginError, did_you_mean
+
+__all__ = ["ENTRY_POINT_GROUP", "PluginInfo", "Registry", "TypeLookupError", "get_registry"]
+
+ENTRY_POINT_GROUP = "hepreco"
+BUILTIN_PLUGIN = "hepreco"
+
+
+@dataclass
+class PluginInfo:
+    """A plugin as the registry knows it."""
+
+    name: str
+    version: str | None
+    origin: str
+    error: str | None = None
+    modules: list[str] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)
+    services: list[str] = field(default_factory=list)
+    models: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+class TypeLookupError(LookupError):
+    """An unknown or ambiguous module/source/service type name; the message lists the choices."""
+
+
+def _short_error(err: BaseException) -> str:
+    return "".join(traceback.format_exception_only(type(err), err)).strip()
+
+
+def _dist_version(module: ModuleType) -> str | None:
+    v = getattr(module, "__version__", None)
+    if isinstance(v, str):
+        return v
+    top = module.__name__.split(".")[0]
+    try:
+        for dist in md.packages_distributions().get(top, []):
+            return md.version(dist)
+    except Exception:  # pragma: no cover - metadata oddities
+        return None
+    return None
+
+
+class Registry:
+    """The plugins of this process and the types they register.
+
+    Examples:
+        >>> reg = Registry.default()
+        >>> reg.resolve("EmptySource", kinds=("source",)).type_name
+        'hepreco.EmptySource'
+    """
+
+    def __init__(self) -> None:
+        self.pm = pluggy.PluginManager("hepreco")
+        self.pm.add_hookspecs(hookspecs)
+        self.plugins: dict[str, PluginInfo] = {}
+        self.types: dict[str, type] = {}  # "plugin.Class" -> class (modules and sources)
+        self.service_types: dict[str, type] = {}
+        self.models: dict[str, Any] = {}
+        self.checkpoints: dict[str, str] = {}
+        self._objects: dict[int, str] = {}
+
+    # --- loading ------------------------------------------------------------------------------
+    @classmethod
+    def default(cls, *, entry_points: bool = True) -> Registry:
+        """A registry with the built-ins and (unless told otherwise) every installed plugin."""
+        reg = cls()
+        from hepreco import builtin
+
+        reg.register(builtin, BUILTIN_PLUGIN, version=_dist_version(builtin) or "", origin="built-in")
+        if entry_points:
+            reg.load_entry_points()
+        return reg
+
+    def load_entry_points(self) -> None:
+        """Load every plugin in entry-point group ``hepreco``; a failing one is recorded, not fatal."""
+        for ep in sorted(md.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+            if ep.name in self.plugins:
+                continue
+            version = ep.dist.version if ep.dist is not None else None
+            origin = f"entry point {ep.value}" + (f" ({ep.dist.name})" if ep.dist is not None else "")
+            try:
+                obj = ep.load()
+            except Exception as err:
+                self.plugins[ep.name] = PluginInfo(ep.name, version, origin, error=_short_error(err))
+                continue
+            self.register(obj, ep.name, version=version, origin=origin)
+
+    def load_spec(self, spec: str, *, base_dir: Path | None = None) -> str:
+        """Load a plugin named in a job config: an importable module or a path to a ``.py`` file.
+
+        Returns the plugin's name. Raises PluginError (naming the plugin) when it cannot be loaded.
+        """
+        if spec.endswith(".py") or "/" in spec or "\\" in spec:
+            path = Path(spec)
+            if not path.is_absolute() and base_dir is not None:
+                path = base_dir / path
+            name = path.stem
+            if not path.is_file():
+                msg = f"plugin file '{path}' does not exist"
+                raise PluginError(msg)
+            modname = f"hepreco_userplugin_{name}"
+            if modname in sys.modules and getattr(sys.modules[modname], "__file__", None) == str(path):
+                module = sys.modules[modname]
+            else:
+                sp = importlib.util.spec_from_file_location(modname, path)
+                assert sp is not None and sp.loader is not None
+                module = importlib.util.module_from_spec(sp)
+                sys.modules[modname] = module
+                try:
+                    sp.loader.exec_module(module)
+                except Exception as err:
+                    del sys.modules[modname]
+                    msg = f"plugin '{name}' ({path}) failed to import: {_short_error(err)}"
+                    raise PluginError(msg) from err
+            origin = str(path)
+        else:
+            try:
+                module = importlib.import_module(spec)
+            except Exception as err:
+                msg = f"plugin '{spec}' failed to import: {_short_error(err)}"
+                raise PluginError(msg) from err
+            name = getattr(module, "PLUGIN_NAME", None) or spec.split(".")[0].removeprefix("hepreco_")
+            origin = f"module {spec}"
+        name = getattr(module, "PLUGIN_NAME", None) or name
+        if id(module) in self._objects:
+            return self._objects[id(module)]
+        self.register(module, name, version=_dist_version(module), origin=origin)
+        info = self.plugins[name]
+        if info.error:
+            raise PluginError(f"plugin '{name}' could not be registered: {info.error}")
+        return name
+
+    def register(self, obj: Any, name: str, *, version: str | None, origin: str) -> None:
+        """Register ``obj`` (a module or object with hook implementations) as plugin ``name``."""
+        if id(obj) in self._objects:
+            return
+        info = PluginInfo(name, version, origin)
+        self.plugins[name] = info
+        try:
+            self.pm.register(obj, name=name)
+        except Exception as err:
+            info.error = f"registration failed: {_short_error(err)}"
+            return
+        try:
+            self.pm.check_pending()
+        except pluggy.PluginValidationError as err:
+            self.pm.unregister(obj)
+            info.error = f"{err} (known hooks: {', '.join(sorted(self._hook_names()))})"
+            return
+        self._objects[id(obj)] = name
+        try:
+            self._collect(obj, info)
+        except Exception as err:
+            info.error = _short_error(err)
+
+    def _hook_names(self) -> list[str]:
+        return [n for n in dir(hookspecs) if n.startswith("hepreco_")]
+
+    def _call(self, obj: Any, hook: str, info: PluginInfo) -> Any:
+        caller = getattr(self.pm.hook, hook)
+        for impl in caller.get_hookimpls():
+            if impl.plugin is obj:
+                try:
+                    return impl.function()
+                except Exception as err:
+                    msg = f"plugin '{info.name}' hook {hook}() raised: {_short_error(err)}"
+                    raise PluginError(msg) from err
+        return None
+
+    def _collect(self, obj: Any, info: PluginInfo) -> None:
+        for hook, kinds, target in (
+            ("hepreco_sources", ("source",), info.sources),
+            ("hepreco_modules", ("producer", "filter", "analyzer", "output"), info.modules),
+        ):
+            for cls in self._call(obj, hook, info) or []:
+                kind = module_kind(cls)
+                if kind not in kinds:
+                    msg = (
+                        f"plugin '{info.name}' hook {hook}() returned {cls!r}, which is not a "
+                        f"{' or '.join(k.capitalize() for k in kinds)} subclass"
+                    )
+                    raise PluginError(msg)
+                ensure_config_base(cls)
+                full = f"{info.name}.{cls.__name__}"
+                if full in self.types and self.types[full] is not cls:
+                    raise PluginError(f"plugin '{info.name}' registers two types named {full}")
+                # the first plugin that registers a class names it
+                if not cls.__dict__.get("type_name"):
+                    cls.type_name = full
+                    cls.plugin_name = info.name
+                self.types[full] = cls
+                target.append(full)
+        from hepreco.core.service import Service
+
+        for cls in self._call(obj, "hepreco_services", info) or []:
+            if not (isinstance(cls, type) and issubclass(cls, Service)):
+                msg = f"plugin '{info.name}' hook hepreco_services() returned {cls!r}, not a Service subclass"
+                raise PluginError(msg)
+            full = f"{info.name}.{cls.__name__}"
+            if not cls.__dict__.get("type_name"):
+                cls.type_name = full
+            self.service_types[full] = cls
+            info.services.append(full)
+        for model in self._call(obj, "hepreco_models", info) or []:
+            mname = getattr(model, "name", None) or getattr(model, "__name__", None) or str(model)
+            self.models[mname] = model
+            info.models.append(mname)
+        for cname, path in (self._call(obj, "hepreco_builtin_checkpoints", info) or {}).items():
+            self.checkpoints[cname] = path
+
+    # --- lookup -------------------------------------------------------------------------------
+    def _lookup(self, name: str, table: dict[str, type], what: str, kinds: Iterable[str] | None) -> type:
+        kinds = tuple(kinds) if kinds is not None else None
+
+        def ok(cls: type) -> bool:
+            return kinds is None or module_kind(cls) in kinds or what == "service"
+
+        if name in table and ok(table[name]):
+            return table[name]
+        if "." not in name:
+            candidates = sorted(k for k, c in table.items() if k.split(".", 1)[1] == name and ok(c))
+            if len(candidates) == 1:
+                return table[candidates[0]]
+            if len(candidates) > 1:
+                msg = f"{what} type '{name}' is ambiguous: it is registered by several plugins; use one of " + (
+                    ", ".join(candidates)
+                )
+                raise TypeLookupError(msg)
+        choices = [k for k, c in table.items() if ok(c)]
+        bare = [k.split(".", 1)[1] for k in choices]
+        if name in table:  # exists, wrong kind
+            cls = table[name]
+            msg = f"'{name}' is a {module_kind(cls)}, not a {' or '.join(kinds or ())}"
+            raise TypeLookupError(msg)
+        msg = f"unknown {what} type '{name}'{did_you_mean(name, choices + bare)}"
+        plugin = name.split(".", 1)[0] if "." in name else None
+        failed = {n: p for n, p in self.plugins.items() if not p.ok}
+        if plugin and plugin in failed:
+            msg += f"; plugin '{plugin}' failed to load: {failed[plugin].error}"
+        elif plugin and plugin not in self.plugins:
+            msg += f"; no plugin named '{plugin}' is installed (plugins: {', '.join(sorted(self.plugins))})"
+        elif failed:
+            msg += "; plugins that failed to load: " + ", ".join(sorted(failed))
+        raise TypeLookupError(msg)
+
+    def resolve(self, name: str, *, kinds: Iterable[str] | None = None) -> type[Module]:
+        """The module or source class named ``plugin.ClassName`` (or a unique bare ``ClassName``)."""
+        return self._lookup(name, self.types, "module", kinds)  # type: ignore[return-value]
+
+    def resolve_service(self, name: str) -> type:
+        return self._lookup(name, self.service_types, "service", None)
+
+    def type_names(self, *, kinds: Iterable[str] | None = None) -> list[str]:
+        kinds = tuple(kinds) if kinds is not None else None
+        return sorted(k for k, c in self.types.items() if kinds is None or module_kind(c) in kinds)
+
+    def failed(self) -> list[PluginInfo]:
+        return [p for p in self.plugins.values() if not p.ok]
+
+
+_DEFAULT: Registry | None = None
+
+
+def get_registry(*, fresh: bool = False) -> Registry:
+    """The process-wide registry (built-ins + installed plugins), built once."""
+    global _DEFAULT
+    if _DEFAULT is None or fresh:
+        _DEFAULT = Registry.default()
+    return _DEFAULT
