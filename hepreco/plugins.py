@@ -23,7 +23,7 @@ import pluggy
 
 from hepreco import hookspecs
 from hepreco.core.module import Module, ensure_config_base, module_kind
-from hepreco.errors import PluginError, did_you_mean
+from hepreco.errors import PluginError, suggest
 
 __all__ = ["ENTRY_POINT_GROUP", "PluginInfo", "Registry", "TypeLookupError", "get_registry"]
 
@@ -262,7 +262,10 @@ class Registry:
             cls = table[name]
             msg = f"'{name}' is a {module_kind(cls)}, not a {' or '.join(kinds or ())}"
             raise TypeLookupError(msg)
-        msg = f"unknown {what} type '{name}'{did_you_mean(name, choices + bare)}"
+        close = suggest(name, choices) if "." in name else suggest(name, bare + choices)
+        close = [c for c in close if "." not in c or c.split(".", 1)[1] not in close]
+        hint = (" (did you mean " + " or ".join(repr(c) for c in close) + "?)") if close else ""
+        msg = f"unknown {what} type '{name}'{hint}"
         plugin = name.split(".", 1)[0] if "." in name else None
         failed = {n: p for n, p in self.plugins.items() if not p.ok}
         if plugin and plugin in failed:

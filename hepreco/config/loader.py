@@ -65,9 +65,15 @@ class ResolvedConfig:
 
 def _record(node: yaml.Node, prefix: str, file: str, out: dict[str, Origin]) -> None:
     if isinstance(node, yaml.MappingNode):
+        seen: dict[str, int] = {}
         for knode, vnode in node.value:
             key = str(knode.value)
             path = f"{prefix}.{key}" if prefix else key
+            line = knode.start_mark.line + 1
+            if key in seen:
+                msg = f"duplicate key '{key}' (first at line {seen[key]}): YAML would silently keep only the last"
+                raise ConfigError([ConfigIssue(msg, key=path, file=file, line=line)])
+            seen[key] = line
             out[path] = Origin(file, knode.start_mark.line + 1)
             _record(vnode, path, file, out)
     elif isinstance(node, yaml.SequenceNode):
@@ -92,7 +98,7 @@ def _read_yaml(text: str, file: str) -> tuple[Any, dict[str, Origin]]:
     finally:
         loader.dispose()
     origins: dict[str, Origin] = {}
-    _record(node, "", file, origins)
+    _record(node, "", file, origins)  # also refuses duplicate keys
     return data, origins
 
 

@@ -281,7 +281,8 @@ def build_plan(resolved: ResolvedConfig, registry: Registry, *, quiet: bool = Fa
                 if kind not in want_kinds:
                     where = "an end path" if is_end else "a trigger path"
                     fix = "trigger paths ('paths')" if is_end else "end paths ('end_paths')"
-                    msg = f"'{label}' is a {kind} ({type(mod).type_name}); a {kind} cannot be on {where}: put it on {fix}"
+                    art = "an" if kind[0] in "aeiou" else "a"
+                    msg = f"'{label}' is {art} {kind} ({type(mod).type_name}); {art} {kind} cannot be on {where}: put it on {fix}"
                     issues.append(resolved.issue(msg, ekey, label))
                     continue
                 if mode and kind != "filter":
@@ -332,6 +333,8 @@ def build_plan(resolved: ResolvedConfig, registry: Registry, *, quiet: bool = Fa
         for tag in tags:
             if tag.key in producers:
                 continue
+            if tag.label in mod_specs and tag.label not in modules:
+                continue  # that module's own problem is reported already
             key = _find_param_key(modules[label].config, tag, f"modules.{label}")
             if tag.label in labels_with_products:
                 insts = sorted(i for lab, i in producers if lab == tag.label)
