@@ -270,6 +270,10 @@ class Output(Module):
     def write(self, events: Events) -> None:
         raise NotImplementedError
 
+    def abort(self) -> None:
+        """Called instead of ``end_job`` when the job fails: close open files (the framework deletes
+        the temporary ones)."""
+
     def atomic_path(self, path: str | os.PathLike[str]) -> Path:
         """A temporary path beside ``path``; the framework renames it to ``path`` when the job succeeds
         and deletes it when the job fails."""

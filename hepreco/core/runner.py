@@ -99,6 +99,12 @@ def execute(plan: JobPlan, *, report: str | Path | None = None) -> JobResult:
         outputs = job.commit()
     except BaseException:
         progress.close()
+        for step in plan.end_steps:
+            if step.kind == "output":
+                try:
+                    step.module.abort()  # type: ignore[attr-defined]
+                except Exception as err:  # the first error is the one to report
+                    plan.job.summaries.setdefault(step.label, {})["abort_error"] = repr(err)
         job.abort()
         raise
     result = JobResult(

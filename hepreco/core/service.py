@@ -74,7 +74,7 @@ class Services:
         except KeyError:
             pass
         for key, svc in self._services.items():
-            if key.lower() == name.lower() or key.split(".")[-1].lower() == name.lower():
+            if key.lower() == name.split(".")[-1].lower():
                 return svc
         msg = f"no service '{name}' in this job{did_you_mean(name, self._services)}; configured: " + ", ".join(
             sorted(self._services)

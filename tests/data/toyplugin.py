@@ -84,9 +84,32 @@ class Boom(hepreco.Producer):
         events.put("", events.event)
 
 
+class TextOutput(hepreco.Output):
+    """Writes one line per event: the event number and the kept product names."""
+
+    class Config(hepreco.Output.Config):
+        file: str
+
+    def begin_job(self) -> None:
+        self.tmp = self.atomic_path(self.config.file)
+        self.fh = open(self.tmp, "w")  # noqa: SIM115
+
+    def write(self, events: hepreco.Events) -> None:
+        names = ",".join(self.kept_products(events))
+        for e in events.event.tolist():
+            self.fh.write(f"{e} {names}\n")
+        self.fh.flush()
+
+    def end_job(self) -> None:
+        self.fh.close()
+
+    def abort(self) -> None:
+        self.fh.close()
+
+
 COLLECTED: dict[str, list] = {}
 
 
 @hepreco.hookimpl
 def hepreco_modules() -> list[type]:
-    return [Numbers, Scale, Modulo, Collect, Boom]
+    return [Numbers, Scale, Modulo, Collect, Boom, TextOutput]

@@ -1,0 +1,5 @@
+import sys
+
+from hepreco.cli import main
+
+sys.exit(main())
