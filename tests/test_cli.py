@@ -163,7 +163,7 @@ def test_entry_point_plugins_and_a_broken_one(tmp_path):
         "  d: {module: DumpProducts}\npaths: {p: [t]}\nend_paths: {e: [d]}\n"
     )
     out = hep("run", job, env=env, check=0).stdout
-    assert re.search(r"^  t +int64 +3$", out, re.M), out
+    assert re.search(r"^  t +uint64 +9$", out, re.M), out
     job.write_text("source: {module: EmptySource, events: 3}\nmodules:\n  t: {module: Scale}\npaths: {p: [t]}\n")
     err = hep("validate", job, env=env, check=2).stderr
     assert "module type 'Scale' is ambiguous" in err and "good.Scale, other.Scale" in err
