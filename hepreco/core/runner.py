@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from hepreco.config.loader import ResolvedConfig, load_config
+from hepreco.core.allocator import tune_allocator
 from hepreco.core.build import JobPlan, build_plan
 from hepreco.core.events import EventIDs
 from hepreco.core.job import JobResult
@@ -63,6 +64,7 @@ def _services(plan: JobPlan, method: str) -> None:
 
 def execute(plan: JobPlan, *, report: str | Path | None = None) -> JobResult:
     """Run ``plan`` in this process and return its result; outputs are committed only on success."""
+    tune_allocator()
     job = plan.job
     sched = Schedule(plan)
     progress = plan.services["Progress"]
