@@ -23,7 +23,7 @@ EXIT_OK, EXIT_RUNTIME, EXIT_CONFIG = 0, 1, 2
 COMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int], str]] = {}
 
 
-def command(name: str, help: str) -> Callable[..., Any]:  # noqa: A002
+def command(name: str, help: str) -> Callable[..., Any]:
     def deco(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
         add = getattr(fn, "_add_args", lambda p: None)
         COMMANDS[name] = (add, fn, help)

@@ -74,7 +74,14 @@ def test_config_error_exit_2_names_file_key_label(job_file, tmp_path):
 
 def test_runtime_error_exit_1_names_module_and_events(job_file, tmp_path):
     p = hep(
-        "run", job_file, "--set", "modules.boom={module: Boom, at: 40}", "--set", "paths.x=[boom]", cwd=tmp_path, check=1
+        "run",
+        job_file,
+        "--set",
+        "modules.boom={module: Boom, at: 40}",
+        "--set",
+        "paths.x=[boom]",
+        cwd=tmp_path,
+        check=1,
     )
     assert "module 'boom' (toy.Boom) failed in produce() on run 1 subrun 0 events 33..48 (16 events)" in p.stderr
     assert "ZeroDivisionError: boom" in p.stderr and "Traceback" in p.stderr
@@ -125,7 +132,9 @@ other = otherplug
 def make_fake_dist(where: Path) -> None:
     """An installed distribution (a dist-info with entry points) without pip: exactly what pip leaves."""
     (where / "fakeplugs-0.3.dist-info").mkdir(parents=True)
-    (where / "fakeplugs-0.3.dist-info" / "METADATA").write_text("Metadata-Version: 2.1\nName: fakeplugs\nVersion: 0.3\n")
+    (where / "fakeplugs-0.3.dist-info" / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: fakeplugs\nVersion: 0.3\n"
+    )
     (where / "fakeplugs-0.3.dist-info" / "entry_points.txt").write_text(ENTRY_POINTS)
     (where / "goodplug.py").write_text(
         textwrap.dedent(
@@ -186,7 +195,18 @@ def test_new_plugin_skeleton_installs_and_runs(tmp_path):
     assert (root / "pyproject.toml").exists() and (root / "tests" / "test_mydet.py").exists()
     site = tmp_path / "site"
     pip = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation", "--target", site, root],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--target",
+            site,
+            root,
+        ],
         capture_output=True,
         text=True,
     )

@@ -28,16 +28,38 @@ def test_minimal_example(tmp_path, monkeypatch):
 def test_external_plugin_package_installs_and_runs(tmp_path):
     site = tmp_path / "site"
     pip = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "--target", site,
-         EXAMPLES / "external-plugin"],
-        capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--no-deps",
+            "--no-build-isolation",
+            "--target",
+            site,
+            EXAMPLES / "external-plugin",
+        ],
+        capture_output=True,
+        text=True,
     )
     assert pip.returncode == 0, pip.stderr
     env = {**os.environ, "PYTHONPATH": str(site)}
     out = subprocess.run([sys.executable, "-m", "hepreco", "list"], capture_output=True, text=True, env=env).stdout
     assert "smear 0.1.0" in out and "smear.Smear" in out
     test = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", EXAMPLES / "external-plugin" / "tests"],
-        capture_output=True, text=True, env=env, cwd=tmp_path,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            EXAMPLES / "external-plugin" / "tests",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
     )
     assert test.returncode == 0, test.stdout + test.stderr

@@ -182,7 +182,9 @@ def parse_override(text: str) -> tuple[str, Any]:
     try:
         parsed = yaml.safe_load(value) if value.strip() else ""
     except yaml.YAMLError as err:
-        raise ConfigError([ConfigIssue(f"--set {text!r}: value is not valid YAML: {err}", key=key, file="--set")]) from err
+        raise ConfigError(
+            [ConfigIssue(f"--set {text!r}: value is not valid YAML: {err}", key=key, file="--set")]
+        ) from err
     return key, parsed
 
 

@@ -41,7 +41,11 @@ def tune_allocator(*, mmap_threshold: int = 32 << 20, trim_threshold: int = 256 
         return False
     ok = all(
         mallopt(opt, val) == 1
-        for opt, val in ((_M_MMAP_THRESHOLD, mmap_threshold), (_M_TRIM_THRESHOLD, trim_threshold), (_M_TOP_PAD, top_pad))
+        for opt, val in (
+            (_M_MMAP_THRESHOLD, mmap_threshold),
+            (_M_TRIM_THRESHOLD, trim_threshold),
+            (_M_TOP_PAD, top_pad),
+        )
     )
     _done = ok
     return ok

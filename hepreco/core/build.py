@@ -7,6 +7,7 @@ path and the module label, with the nearest valid choices.
 
 from __future__ import annotations
 
+import itertools
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -83,7 +84,12 @@ def _loc_key(prefix: str, loc: tuple[Any, ...]) -> str:
 
 
 def validate_params(
-    cfg_cls: type[ModuleConfig], params: dict[str, Any], *, key: str, label: str | None, resolved: ResolvedConfig
+    cfg_cls: type[ModuleConfig],
+    params: dict[str, Any],
+    *,
+    key: str,
+    label: str | None,
+    resolved: ResolvedConfig,
 ) -> tuple[ModuleConfig | None, list[ConfigIssue]]:
     """Validate ``params`` against ``cfg_cls``; issues name the key path and suggest parameter names."""
     try:
@@ -106,9 +112,15 @@ def validate_params(
         return None, issues
 
 
-def _split_spec(spec: Any, key: str, resolved: ResolvedConfig, label: str | None) -> tuple[str | None, dict[str, Any], list[ConfigIssue]]:
+def _split_spec(
+    spec: Any, key: str, resolved: ResolvedConfig, label: str | None
+) -> tuple[str | None, dict[str, Any], list[ConfigIssue]]:
     if not isinstance(spec, dict):
-        return None, {}, [resolved.issue(f"expected a mapping {{module: TYPE, ...}}, got {spec!r}", key, label)]
+        return (
+            None,
+            {},
+            [resolved.issue(f"expected a mapping {{module: TYPE, ...}}, got {spec!r}", key, label)],
+        )
     params = dict(spec)
     typ = params.pop("module", None)
     if typ is None:
@@ -314,7 +326,9 @@ def build_plan(resolved: ResolvedConfig, registry: Registry, *, quiet: bool = Fa
         prods = mod.products()
         for inst in prods:
             if inst and not LABEL_RE.match(inst):
-                issues.append(resolved.issue(f"product instance name {inst!r} is not an identifier", f"modules.{label}", label))
+                issues.append(
+                    resolved.issue(f"product instance name {inst!r} is not an identifier", f"modules.{label}", label)
+                )
             if (label, inst) in producers:
                 name = f"{label}:{inst}" if inst else label
                 issues.append(resolved.issue(f"product '{name}' is declared twice", f"modules.{label}", label))
@@ -346,8 +360,10 @@ def build_plan(resolved: ResolvedConfig, registry: Registry, *, quiet: bool = Fa
             elif tag.label in mod_specs or tag.label == source_label:
                 msg = f"consumes '{tag.product}', but module '{tag.label}' produces nothing"
             else:
-                choices = sorted({f'{lab}:{i}' if i else lab for lab, i in producers})
-                msg = f"consumes '{tag.product}', which no source or module produces{did_you_mean(tag.product, choices)}"
+                choices = sorted({f"{lab}:{i}" if i else lab for lab, i in producers})
+                msg = (
+                    f"consumes '{tag.product}', which no source or module produces{did_you_mean(tag.product, choices)}"
+                )
             issues.append(resolved.issue(msg, key, label))
 
     if issues:
@@ -356,7 +372,7 @@ def build_plan(resolved: ResolvedConfig, registry: Registry, *, quiet: bool = Fa
 
     # --- global order --------------------------------------------------------------------------
     needed_unscheduled: set[str] = set()
-    for label, tags in consumers.items():
+    for tags in consumers.values():
         for tag in tags:
             prod = producers.get(tag.key)
             if prod and prod != source_label and prod not in scheduled:
@@ -390,7 +406,7 @@ def build_plan(resolved: ResolvedConfig, registry: Registry, *, quiet: bool = Fa
     edges: dict[str, set[str]] = {n: set() for n in nodes}
     why: dict[tuple[str, str], str] = {}
     for pname, entries in paths.items():
-        for (_, a), (_, b) in zip(entries, entries[1:], strict=False):
+        for (_, a), (_, b) in itertools.pairwise(entries):
             edges[a].add(b)
             why.setdefault((a, b), f"path '{pname}' runs '{a}' before '{b}'")
     for label in nodes:
@@ -400,11 +416,17 @@ def build_plan(resolved: ResolvedConfig, registry: Registry, *, quiet: bool = Fa
                 edges[prod].add(label)
                 why.setdefault((prod, label), f"'{label}' consumes '{tag.product}'")
             elif prod == label:
-                issues.append(resolved.issue(f"module '{label}' consumes its own product '{tag.product}'", f"modules.{label}", label))
+                issues.append(
+                    resolved.issue(
+                        f"module '{label}' consumes its own product '{tag.product}'",
+                        f"modules.{label}",
+                        label,
+                    )
+                )
     order = _toposort(nodes, edges)
     if order is None:
         cycle = _find_cycle(nodes, edges)
-        reasons = "; ".join(why.get((a, b), f"{a} -> {b}") for a, b in zip(cycle, cycle[1:], strict=False))
+        reasons = "; ".join(why.get((a, b), f"{a} -> {b}") for a, b in itertools.pairwise(cycle))
         msg = f"cycle between modules {' -> '.join(cycle)}: {reasons}"
         issues.append(resolved.issue(msg, "paths", cycle[0]))
     if issues:
@@ -514,4 +536,3 @@ def _find_cycle(nodes: list[str], edges: dict[str, set[str]]) -> list[str]:
             if found:
                 return found
     return nodes[:1]
-

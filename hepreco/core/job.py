@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import platform
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,6 +32,10 @@ class JobContext:
         registry: the plugin registry.
         summaries: figures modules recorded with ``Module.summary``.
         quiet: no progress bar and no printed reports.
+        inputs: the input files the source read, in order (recorded in every output's provenance).
+        skipped_inputs: input files skipped as unreadable, ``{"file": ..., "error": ...}`` each.
+        history: provenance records of the jobs that wrote the input files, oldest first, each once.
+        job_id: a unique id of this job, the ``id`` of its provenance record.
     """
 
     process: str
@@ -43,6 +48,10 @@ class JobContext:
     _atomic: list[tuple[Path, Path]] = field(default_factory=list)
     committed: list[Path] = field(default_factory=list)
     executor: str = "inline"
+    inputs: list[str] = field(default_factory=list)
+    skipped_inputs: list[dict[str, str]] = field(default_factory=list)
+    history: list[dict[str, Any]] = field(default_factory=list)
+    job_id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
     def atomic_path(self, path: str | os.PathLike[str]) -> Path:
         """A temporary path beside ``path``, renamed to ``path`` when the job succeeds, deleted when it fails."""
@@ -81,11 +90,10 @@ class JobContext:
     def provenance(self) -> dict[str, Any]:
         """What an output file records about the job that wrote it."""
         plugins = {
-            name: {"version": p.version, "origin": p.origin}
-            for name, p in self.registry.plugins.items()
-            if p.ok
+            name: {"version": p.version, "origin": p.origin} for name, p in self.registry.plugins.items() if p.ok
         }
         return {
+            "id": self.job_id,
             "process": self.process,
             "seed": self.seed,
             "config": self.config.data,
@@ -96,6 +104,8 @@ class JobContext:
             "host": platform.node(),
             "python": platform.python_version(),
             "date": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(self.started)),
+            "inputs": list(self.inputs),
+            "skipped_files": [dict(s) for s in self.skipped_inputs],
         }
 
 

@@ -182,7 +182,10 @@ class TimeReport:
         }
 
     def to_dict(self) -> dict[str, Any]:
-        return {"wall_s": self.wall, "modules": {lab: {"kind": mt.kind, **self.stats(lab)} for lab, mt in self.modules.items()}}
+        return {
+            "wall_s": self.wall,
+            "modules": {lab: {"kind": mt.kind, **self.stats(lab)} for lab, mt in self.modules.items()},
+        }
 
     def format(self) -> str:
         lines = ["TimeReport ---------- Time summary [s] ----------"]

@@ -45,7 +45,9 @@ def _batches(plan: JobPlan, chunk: Chunk, sched: Schedule) -> Iterator[SourceBat
             raise
         except Exception as err:
             where = f"chunk {chunk.file + ' ' if chunk.file else ''}entries {chunk.start}..{chunk.stop}"
-            raise ModuleError(f"{type(err).__name__}: {err}", label=label, method="read", module_type=tname, events=where) from err
+            raise ModuleError(
+                f"{type(err).__name__}: {err}", label=label, method="read", module_type=tname, events=where
+            ) from err
         sched.times.add(label, "source", len(batch.ids), time.perf_counter() - t0)
         yield batch
 
@@ -170,7 +172,7 @@ def run(
     seed: int | None = None,
     quiet: bool = True,
     report: str | Path | None = None,
-    set: Mapping[str, Any] | Sequence[str] | None = None,  # noqa: A002 - mirrors --set
+    set: Mapping[str, Any] | Sequence[str] | None = None,
     **overrides: Any,
 ) -> JobResult:
     """Run a job from a notebook or script and return its reports, histograms and output paths.

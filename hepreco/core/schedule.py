@@ -172,7 +172,9 @@ class Schedule:
     def _decision(self, step: Step, decision: Any, events: Events) -> np.ndarray:
         def bad(msg: str) -> ModuleError:
             where = describe_events(events.run, events.subrun, events.event)
-            return ModuleError(msg, label=step.label, method="filter", module_type=type(step.module).type_name, events=where)
+            return ModuleError(
+                msg, label=step.label, method="filter", module_type=type(step.module).type_name, events=where
+            )
 
         if isinstance(decision, ak.Array):
             try:

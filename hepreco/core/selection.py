@@ -28,8 +28,4 @@ def match_product(name: str, pattern: str) -> bool:
 
 def select_products(names: Iterable[str], keep: Sequence[str], drop: Sequence[str]) -> list[str]:
     """The names kept by any ``keep`` pattern and dropped by no ``drop`` pattern, in input order."""
-    return [
-        n
-        for n in names
-        if any(match_product(n, k) for k in keep) and not any(match_product(n, d) for d in drop)
-    ]
+    return [n for n in names if any(match_product(n, k) for k in keep) and not any(match_product(n, d) for d in drop)]

@@ -9,7 +9,7 @@ from hepreco.core.inputtag import LABEL_RE
 
 __all__ = ["write_plugin_skeleton"]
 
-_PYPROJECT = '''[build-system]
+_PYPROJECT = """[build-system]
 requires = ["setuptools>=61"]
 build-backend = "setuptools.build_meta"
 
@@ -26,7 +26,7 @@ dependencies = ["hepreco>={major_minor}"]
 
 [tool.setuptools.packages.find]
 include = ["hepreco_{name}*"]
-'''
+"""
 
 _PLUGIN = '''"""The {name} plugin: registers its modules with hepreco."""
 
@@ -89,7 +89,7 @@ def test_job_runs_and_scales_event_numbers():
     assert h.sum() == 10
 '''
 
-_JOB = '''# A job using the {name} plugin: hepreco run job.yaml
+_JOB = """# A job using the {name} plugin: hepreco run job.yaml
 process: {name}demo
 source: {{module: EmptySource, events: 100, batch_size: 50}}
 modules:
@@ -97,9 +97,9 @@ modules:
   hist: {{module: HistFill, axes: [{{fill: scaled, bins: 50, start: 0, stop: 250, label: "2 x event"}}]}}
 paths: {{reco: [scaled]}}
 end_paths: {{ana: [hist]}}
-'''
+"""
 
-_README = '''# hepreco-{name}
+_README = """# hepreco-{name}
 
 A hepreco plugin. Install it next to hepreco and its modules are found by name:
 
@@ -107,7 +107,7 @@ A hepreco plugin. Install it next to hepreco and its modules are found by name:
     hepreco list            # shows plugin '{name}' and {name}.Scale
     hepreco run job.yaml
     pytest tests
-'''
+"""
 
 
 def write_plugin_skeleton(name: str, where: str | Path = ".") -> Path:

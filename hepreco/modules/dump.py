@@ -45,5 +45,5 @@ class DumpProducts(Analyzer):
                 text = str(value.tolist() if isinstance(value, ak.Array | ak.Record) else value)
                 if len(text) > self.config.width:
                     text = text[: self.config.width - 3] + "..."
-                out.write(f"  {name:<30} {str(ak.type(arr).content):<30} {text}\n")
+                out.write(f"  {name:<30} {ak.type(arr).content!s:<30} {text}\n")
         self.printed += todo

@@ -57,7 +57,7 @@ class AxisSpec(BaseModel):
             raise ValueError(msg)
         return self
 
-    def make(self):  # noqa: ANN201 - hist axis
+    def make(self):
         import hist
 
         name = self.name or (self.fill.fields[-1] if self.fill.fields else (self.fill.instance or self.fill.label))
@@ -65,12 +65,20 @@ class AxisSpec(BaseModel):
         if self.type == "regular":
             tr = {"log": hist.axis.transform.log, "sqrt": hist.axis.transform.sqrt}.get(self.transform or "")
             return hist.axis.Regular(
-                self.bins, self.start, self.stop, transform=tr, underflow=self.overflow, overflow=self.overflow, **kw
+                self.bins,
+                self.start,
+                self.stop,
+                transform=tr,
+                underflow=self.overflow,
+                overflow=self.overflow,
+                **kw,
             )
         if self.type == "variable":
             return hist.axis.Variable(self.edges, underflow=self.overflow, overflow=self.overflow, **kw)
         if self.type == "integer":
-            return hist.axis.Integer(int(self.start), int(self.stop), underflow=self.overflow, overflow=self.overflow, **kw)
+            return hist.axis.Integer(
+                int(self.start), int(self.stop), underflow=self.overflow, overflow=self.overflow, **kw
+            )
         return hist.axis.Boolean(**kw)
 
 
@@ -104,10 +112,18 @@ class HistFill(Analyzer):
     def begin_job(self) -> None:
         import hist
 
-        storage = {"double": hist.storage.Double(), "weight": hist.storage.Weight(), "int": hist.storage.Int64()}
+        storage = {
+            "double": hist.storage.Double(),
+            "weight": hist.storage.Weight(),
+            "int": hist.storage.Int64(),
+        }
         self.h = self.book(
             self.config.name or self.label,
-            hist.Hist(*[a.make() for a in self.config.axes], storage=storage[self.config.storage], label=self.config.title),
+            hist.Hist(
+                *[a.make() for a in self.config.axes],
+                storage=storage[self.config.storage],
+                label=self.config.title,
+            ),
         )
         self.names = [ax.name for ax in self.h.axes]
 

@@ -203,7 +203,7 @@ def test_set_values_are_yaml_typed(toy_plugin):
     r = load_config(base(toy_plugin), overrides=["modules.nums.scale=2.5", "paths.p1=[nums]", "description=hi"])
     assert r.data["modules"]["nums"]["scale"] == 2.5
     assert r.data["paths"]["p1"] == ["nums"]
-    with pytest.raises(hepreco.ConfigError, match="expected KEY.PATH=VALUE"):
+    with pytest.raises(hepreco.ConfigError, match=r"expected KEY\.PATH=VALUE"):
         load_config(base(toy_plugin), overrides=["modules.nums.scale"])
 
 

@@ -19,8 +19,17 @@ def job(toy_plugin, tmp_path, **mods):
         "modules": {
             "nums": {"module": "toy.Numbers"},
             "even": {"module": "Modulo"},
-            "out": {"module": "TextOutput", "file": str(tmp_path / "out.txt"), "select": ["p"], "keep": ["nums:*"], "drop": ["*:hits"]},
-            "h": {"module": "HistFill", "axes": [{"fill": "nums:x", "bins": 30, "start": 0.5, "stop": 30.5, "label": "event"}]},
+            "out": {
+                "module": "TextOutput",
+                "file": str(tmp_path / "out.txt"),
+                "select": ["p"],
+                "keep": ["nums:*"],
+                "drop": ["*:hits"],
+            },
+            "h": {
+                "module": "HistFill",
+                "axes": [{"fill": "nums:x", "bins": 30, "start": 0.5, "stop": 30.5, "label": "event"}],
+            },
             "h2": {
                 "module": "HistFill",
                 "name": "xy",
@@ -50,7 +59,13 @@ def test_output_select_keep_drop_and_histogram_file(toy_plugin, tmp_path):
         assert h.member("fXaxis").member("fTitle") == "event"
         assert f["h2/xy"].values().shape == (3, 4)
     mem = r.services["MemoryTracker"]
-    assert mem["peak_rss_bytes"] > 0 and set(mem["max_growth_per_call_bytes"]) <= {"nums", "even", "out", "h", "h2"}
+    assert mem["peak_rss_bytes"] > 0 and set(mem["max_growth_per_call_bytes"]) <= {
+        "nums",
+        "even",
+        "out",
+        "h",
+        "h2",
+    }
 
 
 def test_failed_job_leaves_no_output(toy_plugin, tmp_path):
@@ -103,4 +118,4 @@ def test_services_reachable_by_name(toy_plugin, tmp_path):
     assert svc.Histograms is svc["histograms"] is svc["hepreco.Histograms"]
     assert "Device" in svc and "Nope" not in svc
     with pytest.raises(AttributeError, match="did you mean 'Histograms'"):
-        svc.Histogram
+        _ = svc.Histogram

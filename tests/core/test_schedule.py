@@ -45,7 +45,12 @@ def test_filters_and_option_products(toy_plugin, collected):
     assert (tr.paths["p1"].visited, tr.paths["p1"].passed) == (20, 3)
     mods = {m.label: m for m in tr.paths["p1"].modules}
     assert (mods["even"].visited, mods["even"].passed, mods["even"].failed) == (20, 10, 10)
-    assert (mods["dbl"].visited, mods["by3"].visited, mods["by3"].passed, mods["quad"].visited) == (10, 10, 3, 3)
+    assert (mods["dbl"].visited, mods["by3"].visited, mods["by3"].passed, mods["quad"].visited) == (
+        10,
+        10,
+        3,
+        3,
+    )
     assert r.path_events == {"p1": 3}
 
 

@@ -92,7 +92,7 @@ class TextOutput(hepreco.Output):
 
     def begin_job(self) -> None:
         self.tmp = self.atomic_path(self.config.file)
-        self.fh = open(self.tmp, "w")  # noqa: SIM115
+        self.fh = open(self.tmp, "w")
 
     def write(self, events: hepreco.Events) -> None:
         names = ",".join(self.kept_products(events))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hepreco
-
 from hepreco_smear.smear import Smear
 
 

@@ -25,7 +25,10 @@ class Smear(hepreco.Producer):
         values = events[self.config.src]
         counts = ak.to_numpy(ak.num(values, axis=1)) if values.ndim > 1 else np.ones(len(values), dtype=np.int64)
         noise = np.concatenate(
-            [g.normal(0.0, self.config.resolution, size=c) for g, c in zip(self.event_generators(events), counts, strict=True)]
+            [
+                g.normal(0.0, self.config.resolution, size=c)
+                for g, c in zip(self.event_generators(events), counts, strict=True)
+            ]
             + [np.zeros(0)]
         )
         flat = ak.flatten(values, axis=None) if values.ndim > 1 else values
