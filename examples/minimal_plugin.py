@@ -26,12 +26,14 @@ class ToyTracks(hepreco.Producer):
     produces = ("",)
 
     def produce(self, events: hepreco.Events) -> None:
-        rngs = self.event_generators(events)  # one stream per event: results do not depend on batching
-        counts = np.array([g.poisson(self.config.mean_tracks) for g in rngs])
-        pt = [g.exponential(self.config.mean_pt, size=c) for g, c in zip(rngs, counts, strict=True)]
-        phi = [g.uniform(-np.pi, np.pi, size=c) for g, c in zip(rngs, counts, strict=True)]
-        flat = {"pt": np.concatenate([*pt, np.zeros(0)]), "phi": np.concatenate([*phi, np.zeros(0)])}
-        events.put("", ak.unflatten(ak.zip(flat), counts))
+        # counter-based random numbers: vectorised, and the same per event whatever the batching
+        u = self.random_uniform(events, stream=0)
+        k = np.arange(60)
+        log_pmf = k * np.log(self.config.mean_tracks) - self.config.mean_tracks - np.cumsum(np.log(np.maximum(k, 1)))
+        counts = np.searchsorted(np.cumsum(np.exp(log_pmf)), u)  # Poisson by inverse CDF
+        pt = -self.config.mean_pt * np.log1p(-self.random_uniform(events, counts, stream=1))
+        phi = np.pi * (2.0 * self.random_uniform(events, counts, stream=2) - 1.0)
+        events.put("", ak.unflatten(ak.zip({"pt": pt, "phi": phi}), counts))
 
 
 class HardTrack(hepreco.Filter):

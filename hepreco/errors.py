@@ -24,8 +24,8 @@ def suggest(name: str, choices: Iterable[str], *, n: int = 3, cutoff: float = 0.
     """The nearest valid choices to ``name``, best first (empty when nothing is close).
 
     Examples:
-        >>> suggest("TimeTraker", ["TimeTracker", "MemoryTracker"])
-        ['TimeTracker']
+        >>> suggest("Histogram", ["Histograms", "Device"])
+        ['Histograms']
     """
     choices = list(dict.fromkeys(str(c) for c in choices))
     exact_ci = [c for c in choices if c.lower() == name.lower() and c != name]

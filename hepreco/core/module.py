@@ -127,6 +127,15 @@ class Module:
         """One numpy Generator per event, seeded as :meth:`event_seeds`."""
         return self.services["RandomNumbers"].generators(self.label, ids)
 
+    def random_uniform(self, ids: EventIDs | Events, counts: Any = 1, *, stream: int = 0) -> np.ndarray:
+        """``counts[i]`` uniforms in [0, 1) for event i, flat and vectorised; reproducible per event
+        whatever the batching (see ``RandomNumbers.uniform``)."""
+        return self.services["RandomNumbers"].uniform(self.label, ids, counts, stream=stream)
+
+    def random_normal(self, ids: EventIDs | Events, counts: Any = 1, *, stream: int = 0) -> np.ndarray:
+        """``counts[i]`` standard normal numbers for event i, flat and vectorised, reproducible per event."""
+        return self.services["RandomNumbers"].normal(self.label, ids, counts, stream=stream)
+
     def summary(self, **values: Any) -> None:
         """Record figures (numbers, strings) printed at end of job and returned by ``hepreco.run``."""
         self.job.summaries.setdefault(self.label, {}).update(values)

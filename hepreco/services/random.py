@@ -11,7 +11,7 @@ from hepreco.core.events import EventIDs, Events
 from hepreco.core.module import ModuleConfig
 from hepreco.core.service import Service
 
-__all__ = ["RandomNumbers", "event_seeds"]
+__all__ = ["RandomNumbers", "counter_uniform", "event_seeds"]
 
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
@@ -45,6 +45,27 @@ def event_seeds(seed: int, label: str, run: np.ndarray, subrun: np.ndarray, even
     return h
 
 
+def counter_uniform(seeds: np.ndarray, counts: np.ndarray | int, stream: int = 0) -> np.ndarray:
+    """Flat uniforms in [0, 1): ``counts[i]`` of them for ``seeds[i]``, each a hash of (seed, stream, index).
+
+    Examples:
+        >>> u = counter_uniform(np.array([1, 2], dtype=np.uint64), np.array([2, 3]))
+        >>> u.shape, bool(((u >= 0) & (u < 1)).all())
+        ((5,), True)
+        >>> bool(counter_uniform(np.array([2], dtype=np.uint64), 3)[0] == u[2])
+        True
+    """
+    seeds = np.asarray(seeds, dtype=np.uint64)
+    counts = np.broadcast_to(np.asarray(counts, dtype=np.int64), seeds.shape)
+    total = int(counts.sum())
+    starts = np.cumsum(counts) - counts
+    j = np.arange(total, dtype=np.int64) - np.repeat(starts, counts)
+    with np.errstate(over="ignore"):
+        key = _splitmix(np.repeat(seeds, counts) ^ (np.uint64(stream) * _GOLDEN))
+        x = _splitmix(key ^ j.astype(np.uint64))
+    return (x >> np.uint64(11)).astype(np.float64) * (1.0 / 9007199254740992.0)
+
+
 class RandomNumbers(Service):
     """Random numbers per module and per event, seeded from the job seed, the module label and the
     event ids: the same event gets the same numbers whatever the batch size, chunking or executor."""
@@ -66,6 +87,22 @@ class RandomNumbers(Service):
     def generators(self, label: str, ids: EventIDs | Events) -> list[np.random.Generator]:
         """One numpy Generator (PCG64) per event for module ``label``."""
         return [np.random.Generator(np.random.PCG64(int(s))) for s in self.seeds(label, ids)]
+
+    def uniform(self, label: str, ids: EventIDs | Events, counts: np.ndarray | int = 1, *, stream: int = 0) -> np.ndarray:
+        """``counts[i]`` uniform numbers in [0, 1) for event i, flat (vectorised, counter-based).
+
+        Number j of event i depends only on (job seed, label, the event's ids, ``stream``, j), so it
+        is the same whatever the batch size or executor. Use different ``stream`` values for
+        independent quantities; ``ak.unflatten(values, counts)`` makes them jagged.
+        """
+        return counter_uniform(self.seeds(label, ids), counts, stream)
+
+    def normal(self, label: str, ids: EventIDs | Events, counts: np.ndarray | int = 1, *, stream: int = 0) -> np.ndarray:
+        """``counts[i]`` standard normal numbers for event i, flat (Box-Muller on two counter streams)."""
+        seeds = self.seeds(label, ids)
+        u1 = counter_uniform(seeds, counts, 2 * stream + 1)
+        u2 = counter_uniform(seeds, counts, 2 * stream + 2)
+        return np.sqrt(-2.0 * np.log1p(-u1)) * np.cos(2.0 * np.pi * u2)
 
     def generator(self, label: str, name: str = "") -> np.random.Generator:
         """One Generator per module for job-level randomness (e.g. initialisation in ``begin_job``);

@@ -119,3 +119,22 @@ def test_services_reachable_by_name(toy_plugin, tmp_path):
     assert "Device" in svc and "Nope" not in svc
     with pytest.raises(AttributeError, match="did you mean 'Histograms'"):
         _ = svc.Histogram
+
+
+def test_counter_random_numbers_are_per_event_and_well_distributed():
+    from hepreco.services.random import counter_uniform
+
+    seeds = event_seeds(7, "m", np.ones(20000), np.zeros(20000), np.arange(20000, dtype=np.uint64))
+    counts = np.arange(20000) % 5
+    u = counter_uniform(seeds, counts)
+    assert len(u) == counts.sum()
+    # the same event's numbers whatever the batch it is in
+    tail = counter_uniform(seeds[10000:], counts[10000:])
+    assert np.array_equal(u[-len(tail) :], tail)
+    # uniform: mean 1/2, variance 1/12, flat histogram, uncorrelated neighbours, streams independent
+    assert abs(u.mean() - 0.5) < 0.005 and abs(u.var() - 1 / 12) < 0.002
+    hist, _ = np.histogram(u, bins=20, range=(0, 1))
+    assert hist.min() > 0.9 * len(u) / 20
+    assert abs(np.corrcoef(u[:-1], u[1:])[0, 1]) < 0.02
+    v = counter_uniform(seeds, counts, stream=1)
+    assert abs(np.corrcoef(u, v)[0, 1]) < 0.02
