@@ -8,6 +8,7 @@ fails to import is recorded with its error; the others still load.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.metadata as md
 import importlib.util
@@ -57,13 +58,20 @@ def _short_error(err: BaseException) -> str:
     return "".join(traceback.format_exception_only(type(err), err)).strip()
 
 
+@functools.cache
+def _packages_distributions() -> dict[str, list[str]]:
+    return md.packages_distributions()
+
+
 def _dist_version(module: ModuleType) -> str | None:
     v = getattr(module, "__version__", None)
     if isinstance(v, str):
         return v
     top = module.__name__.split(".")[0]
+    if top.startswith("hepreco_userplugin_"):  # a .py file named in a config
+        return None
     try:
-        for dist in md.packages_distributions().get(top, []):
+        for dist in _packages_distributions().get(top, []):
             return md.version(dist)
     except Exception:  # pragma: no cover - metadata oddities
         return None
