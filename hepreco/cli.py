@@ -212,7 +212,8 @@ def _load_extra_commands() -> None:
         try:
             importlib.import_module(mod)
         except ModuleNotFoundError as err:
-            if err.name != mod:
+            # the optional part is absent (not its own imports failing)
+            if err.name is None or not (mod == err.name or mod.startswith(err.name + ".")):
                 raise
 
 
