@@ -303,9 +303,7 @@ class CDCGeometry:
         """(x, y) of a wire at the downstream end plate, z = +L/2: the talk's X-Y image positions."""
         return self.wire_xy(wire, self.half_length)
 
-    def locate(
-        self, x: np.ndarray | float, y: np.ndarray | float, z: np.ndarray | float
-    ) -> np.ndarray:
+    def locate(self, x: np.ndarray | float, y: np.ndarray | float, z: np.ndarray | float) -> np.ndarray:
         """Wire id of the drift cell containing each point, or -1 outside the chamber (vectorised).
 
         Guard-layer cells are returned too; combine with :attr:`sense_wire_mask` for read-out cells.

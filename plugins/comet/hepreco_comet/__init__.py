@@ -1,0 +1,20 @@
+"""hepreco-comet: the COMET Phase-I cylindrical drift chamber (CDC) for hepreco.
+
+The pure, framework-independent parts (usable without a job):
+
+- ``geometry``: :class:`CDCGeometry`, the 4986 wires in 20 stereo layers, cells, neighbours, the CTH.
+- ``simulation``: :func:`simulate` and :class:`SimParameters`, the numba event simulation.
+- ``imager``: :func:`make_images`, the wire-id, X-Y and layer x cell hit images and their inverse maps.
+- ``metrics``: per-event signal acceptance and background rejection, ROC, working point, AUC.
+
+The hepreco modules (``comet.CDCSimSource``, ``comet.HitImager``, ``comet.HitClassificationMetrics``,
+``comet.SimValidation``) are registered by ``hepreco_comet.plugin`` through the ``hepreco`` entry point.
+"""
+
+from __future__ import annotations
+
+from hepreco_comet._version import __version__
+from hepreco_comet.geometry import CDCGeometry
+from hepreco_comet.simulation import ORIGINS, SimParameters, simulate
+
+__all__ = ["ORIGINS", "CDCGeometry", "SimParameters", "__version__", "simulate"]

@@ -1,0 +1,33 @@
+"""This module defines helpers the COMET modules share: jagged hits to flat arrays, event names in errors."""
+
+from __future__ import annotations
+
+import awkward as ak
+import numpy as np
+
+import hepreco
+
+__all__ = ["event_name", "flat_hits"]
+
+
+def event_name(events: hepreco.Events, i: int) -> str:
+    """``run R, subrun S, event E`` of the i-th event of a batch."""
+    return f"run {int(events.run[i])}, subrun {int(events.subrun[i])}, event {int(events.event[i])}"
+
+
+def flat_hits(hits: ak.Array, fields: tuple[str, ...], *, product: str) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """``(offsets, {field: flat numpy array})`` of jagged per-event hits; events that are None (made on
+    a filtered subset) have no hits."""
+    missing = [f for f in fields if f not in ak.fields(hits)]
+    if missing:
+        msg = f"product '{product}' has no field(s) {', '.join(missing)} (fields: {', '.join(ak.fields(hits))})"
+        raise ValueError(msg)
+    n = len(hits)
+    none = ak.to_numpy(ak.is_none(hits, axis=0))
+    present = hits[~none] if none.any() else hits
+    counts = np.zeros(n, dtype=np.int64)
+    counts[~none] = ak.to_numpy(ak.num(present, axis=1))
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    flat = {f: ak.to_numpy(ak.flatten(present[f], axis=1)) for f in fields}
+    return offsets, flat

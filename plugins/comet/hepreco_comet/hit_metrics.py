@@ -1,0 +1,174 @@
+"""This module defines HitClassificationMetrics: the talk's per-event acceptance and rejection of a hit
+classifier, as functions of the cut on its score, with ROC, working point and per-hit AUC."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import awkward as ak
+import hist
+import numpy as np
+from pydantic import Field, model_validator
+
+import hepreco
+from hepreco import InputTag
+from hepreco_comet._hits import event_name, flat_hits
+from hepreco_comet.metrics import ScoreHistogram, ThresholdScan
+
+__all__ = ["HitClassificationMetrics"]
+
+_SCAN_ROWS = ["acceptance", "rejection", "acceptance_whole", "rejection_whole"]
+_COUNT_ROWS = ["events_pos", "events_neg", "events_pos_whole", "events_neg_whole", "cut_fraction_sum"]
+
+
+class HitClassificationMetrics(hepreco.Analyzer):
+    """Score a per-hit classifier the way the talk does, for the signal task or the turn-1 task.
+
+    Per event, signal acceptance = 1 - FN/signal and background rejection = 1 - FP/background, averaged
+    over events, both after the energy cut (hits with ``edep > edep_max`` removed) and against the whole
+    data (removed hits count as rejected). Scanned over ``thresholds`` cut values of the score: ROC curve,
+    acceptance and rejection vs cut, the working point for ``target_acceptance``; per-hit AUC. For
+    ``task: turn1`` the positives are first-turn signal hits and the negatives later-turn signal hits.
+    All sums are kept in histograms (Histograms service), so they merge across batches and processes.
+    """
+
+    class Config(hepreco.Analyzer.Config):
+        hits: InputTag = InputTag("source:hits")
+        """The CDC hits with their truth (``is_signal``, ``turn``, ``edep``)."""
+        score: InputTag = InputTag("source:hits.edep")
+        """Per-hit score (jagged like the hits), e.g. a classifier's output or a hit field."""
+        invert: bool = False
+        """Low scores are signal-like (e.g. ``edep`` as a score): the score is negated."""
+        score_range: tuple[float, float] = (0.0, 1.0)
+        """Range of the scanned cut values (before ``invert``)."""
+        thresholds: int = Field(201, ge=2)
+        """Cut values scanned, evenly spaced over ``score_range``."""
+        task: Literal["signal", "turn1"] = "signal"
+        """``signal``: signal vs background hits; ``turn1``: first-turn vs later-turn signal hits."""
+        edep_max: float | None = Field(255.0, gt=0)
+        """The preprocessing energy cut that defines "after the cut" (null: no cut)."""
+        target_acceptance: float = Field(0.99, gt=0, le=1)
+        """Signal acceptance (after the cut) of the reported working point."""
+        plot_dir: str | None = None
+        """Directory for PNG plots (ROC, acceptance and rejection vs cut, score distributions)."""
+
+        @model_validator(mode="after")
+        def _check_range(self) -> HitClassificationMetrics.Config:
+            if not self.score_range[0] < self.score_range[1]:
+                msg = f"score_range must be increasing, got {list(self.score_range)}"
+                raise ValueError(msg)
+            return self
+
+    def begin_job(self) -> None:
+        c = self.config
+        lo, hi = c.score_range
+        self.grid = np.linspace(lo, hi, c.thresholds)
+        # the scan runs on s = +-score over increasing thresholds
+        self._t = -self.grid[::-1] if c.invert else self.grid
+        self.h_scan = self.book(
+            "scan",
+            hist.Hist(
+                hist.axis.Integer(0, c.thresholds, name="cut", label="cut index", underflow=False, overflow=False),
+                hist.axis.StrCategory(_SCAN_ROWS, name="quantity"),
+                storage=hist.storage.Double(),
+                label="sums over events of per-event rates",
+            ),
+        )
+        self.h_count = self.book(
+            "counts",
+            hist.Hist(hist.axis.StrCategory(_COUNT_ROWS, name="quantity"), storage=hist.storage.Double()),
+        )
+        axis = hist.axis.Regular(1000, lo, hi, name="score", label=f"score ({c.score})")
+        self.h_pos = self.book("score_positive", hist.Hist(axis, storage=hist.storage.Double()))
+        self.h_neg = self.book("score_negative", hist.Hist(axis, storage=hist.storage.Double()))
+
+    def analyze(self, events: hepreco.Events) -> None:
+        c = self.config
+        offsets, flat = flat_hits(events[c.hits], ("is_signal", "turn", "edep"), product=str(c.hits))
+        score_arr = events[c.score]
+        s_off, s_flat = flat_hits(ak.zip({"score": score_arr}), ("score",), product=str(c.score))
+        if not np.array_equal(s_off, offsets):
+            ev = int(np.flatnonzero(np.diff(s_off) != np.diff(offsets))[0])
+            msg = (
+                f"{event_name(events, ev)}: '{c.score}' has {int(s_off[ev + 1] - s_off[ev])} entries but "
+                f"'{c.hits}' has {int(offsets[ev + 1] - offsets[ev])} hits"
+            )
+            raise ValueError(msg)
+        score = s_flat["score"].astype(np.float64)
+        sig = flat["is_signal"].astype(bool)
+        if c.task == "signal":
+            pos, neg = sig, ~sig
+        else:
+            pos, neg = sig & (flat["turn"] <= 1), sig & (flat["turn"] > 1)
+        kept = np.ones(sig.size, dtype=bool) if c.edep_max is None else flat["edep"] <= c.edep_max
+        bad = kept & (pos | neg) & ~np.isfinite(score)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            ev = int(np.searchsorted(offsets, i, side="right") - 1)
+            msg = f"{event_name(events, ev)}: hit {i - offsets[ev]} has a non-finite score {score[i]!r} in '{c.score}'"
+            raise ValueError(msg)
+        s = -score if c.invert else score
+        scan = ThresholdScan(self._t)
+        scan.fill(offsets, s, pos, negative=neg, kept=kept)
+        view = self.h_scan.view()
+        for j, arr in enumerate((scan.sum_acc, scan.sum_rej, scan.sum_acc_whole, scan.sum_rej_whole)):
+            view[:, j] += arr
+        cv = self.h_count.view()
+        cv[:] += [*scan.n_events_pos[[0]], *scan.n_events_neg[[0]], *scan.n_events_pos[[1]],
+                  *scan.n_events_neg[[1]], scan.cut_fraction_sum]  # fmt: skip
+        self.h_pos.fill(score=score[kept & pos])
+        self.h_neg.fill(score=score[kept & neg])
+
+    # --- results ---------------------------------------------------------------------------------
+    def scan(self) -> ThresholdScan:
+        """The accumulated threshold scan (cut values on the score's own scale, ascending)."""
+        out = ThresholdScan(self._t)
+        v = self.h_scan.view()
+        out.sum_acc, out.sum_rej, out.sum_acc_whole, out.sum_rej_whole = (v[:, j].copy() for j in range(4))
+        cv = self.h_count.view()
+        out.n_events_pos = np.array([cv[0], cv[2]], dtype=np.int64)
+        out.n_events_neg = np.array([cv[1], cv[3]], dtype=np.int64)
+        out.cut_fraction_sum = float(cv[4])
+        return out
+
+    def results(self) -> dict[str, Any]:
+        """The figures of the summary, from the (mergeable) histograms."""
+        c = self.config
+        scan = self.scan()
+        wp = scan.working_point(c.target_acceptance)
+        cut = float(wp["threshold"])
+        sh = ScoreHistogram(1000, *c.score_range)
+        sh.pos = self.h_pos.view().astype(np.int64)
+        sh.neg = self.h_neg.view().astype(np.int64)
+        auc = sh.auc()
+        if c.invert:
+            auc = 1.0 - auc if np.isfinite(auc) else auc
+            cut = -cut
+        f = scan.cut_fraction()
+        i = int(wp["index"])
+        nan = float("nan")
+        names = ("signal", "background") if c.task == "signal" else ("turn-1", "turn>1")
+        return {
+            "task": c.task,
+            "events": int(scan.n_events_pos[1]),
+            "auc_per_hit": round(auc, 5),
+            "target_acceptance": c.target_acceptance,
+            "working_point_cut": round(cut, 6),
+            f"{names[0]}_acceptance_after_cut": round(wp["acceptance"], 5),
+            f"{names[1]}_rejection_after_cut": round(wp["rejection"], 5),
+            f"{names[0]}_acceptance_whole": round(float(scan.acceptance(whole=True)[i]), 5) if i >= 0 else nan,
+            f"{names[1]}_rejection_whole": round(float(scan.rejection(whole=True)[i]), 5) if i >= 0 else nan,
+            f"{names[1]}_fraction_removed_by_energy_cut": round(f, 5),
+        }
+
+    def end_job(self) -> None:
+        figures = self.results()
+        self.summary(**figures)
+        if self.config.plot_dir:
+            from hepreco_comet.plotting import plot_metrics
+
+            c = self.config
+            scan = self.scan()
+            cuts = -scan.thresholds if c.invert else scan.thresholds
+            plot_metrics(Path(c.plot_dir), self.label, cuts, scan, self.h_pos, self.h_neg, figures, task=c.task)

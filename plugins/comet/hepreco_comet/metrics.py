@@ -1,0 +1,334 @@
+"""This module defines the hit-classification metrics of the talk: per-event acceptance and rejection.
+
+For one event and a threshold on the per-hit score (a hit is called signal when ``score >= threshold``):
+
+- signal acceptance = 1 - FN / (signal hits), background rejection = 1 - FP / (background hits);
+- both are averaged over events (events without signal, or without background, do not enter that
+  average), exactly as the talk defines them;
+- "after the energy cut" counts only the hits that survive the preprocessing cut (``kept``);
+  "against the whole data" counts every hit, those removed by the cut being called background:
+  rejection_whole = f + (1 - f) x rejection_after_cut per event, f the event's background fraction cut
+  (the talk: 0.27 + 0.73 x rejection_after_cut).
+
+Positive and negative classes are masks, so the same code scores the turn-1 task (positives: first-turn
+signal hits, negatives: later-turn signal hits). The scan over thresholds accumulates sums that merge
+by addition (:class:`ThresholdScan`), so results from many batches, processes or machines combine exactly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numba as nb
+import numpy as np
+
+__all__ = [
+    "ScoreHistogram",
+    "ThresholdScan",
+    "auc",
+    "event_rates",
+    "working_point",
+]
+
+
+@nb.njit(cache=True)
+def _event_rates(
+    offsets: np.ndarray,
+    score: np.ndarray,
+    positive: np.ndarray,
+    negative: np.ndarray,
+    kept: np.ndarray,
+    thresholds: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per event and threshold: true positives and false positives among kept hits; and per event the
+    numbers of positives and negatives, kept and in all (columns 0 and 1 of the last two outputs)."""
+    n_ev = offsets.shape[0] - 1
+    n_th = thresholds.shape[0]
+    tp = np.zeros((n_ev, n_th), dtype=np.int64)
+    fp = np.zeros((n_ev, n_th), dtype=np.int64)
+    n_pos = np.zeros((n_ev, 2), dtype=np.int64)
+    n_neg = np.zeros((n_ev, 2), dtype=np.int64)
+    for ev in range(n_ev):
+        for i in range(offsets[ev], offsets[ev + 1]):
+            pos = positive[i]
+            neg = negative[i]
+            if not (pos or neg):
+                continue
+            if pos:
+                n_pos[ev, 1] += 1
+            else:
+                n_neg[ev, 1] += 1
+            if not kept[i]:
+                continue
+            if pos:
+                n_pos[ev, 0] += 1
+            else:
+                n_neg[ev, 0] += 1
+            s = score[i]
+            # thresholds ascending: the hit is called positive for every threshold <= s
+            k = np.searchsorted(thresholds, s, side="right")
+            if pos:
+                for j in range(k):
+                    tp[ev, j] += 1
+            else:
+                for j in range(k):
+                    fp[ev, j] += 1
+    return tp, fp, n_pos, n_neg
+
+
+def _as_flat(offsets, score, positive, negative, kept):  # type: ignore[no-untyped-def]
+    offsets = np.ascontiguousarray(offsets, dtype=np.int64)
+    n = int(offsets[-1])
+    score = np.ascontiguousarray(score, dtype=np.float64)
+    positive = np.ascontiguousarray(positive, dtype=np.bool_)
+    negative = np.ascontiguousarray(~positive if negative is None else negative, dtype=np.bool_)
+    kept = np.ones(n, dtype=np.bool_) if kept is None else np.ascontiguousarray(kept, dtype=np.bool_)
+    for name, arr in (("score", score), ("positive", positive), ("negative", negative), ("kept", kept)):
+        if arr.shape != (n,):
+            msg = f"'{name}' has shape {arr.shape}; the offsets say {n} hits"
+            raise ValueError(msg)
+    if np.any(np.isnan(score[kept])):
+        msg = "scores of kept hits contain NaN"
+        raise ValueError(msg)
+    return offsets, score, positive, negative, kept
+
+
+def event_rates(
+    offsets: np.ndarray,
+    score: np.ndarray,
+    positive: np.ndarray,
+    threshold: float,
+    *,
+    negative: np.ndarray | None = None,
+    kept: np.ndarray | None = None,
+) -> dict[str, np.ndarray]:
+    """Per-event acceptance and rejection at one threshold.
+
+    Args:
+        offsets: ``n_events + 1`` offsets of each event's hits.
+        score: per hit; called positive when ``score >= threshold``.
+        positive: per hit, the positive class (e.g. ``is_signal``).
+        threshold: the cut on the score.
+        negative: per hit, the negative class (default: not positive).
+        kept: per hit, survived the preprocessing cut (default: all).
+
+    Returns:
+        ``acceptance_after_cut``, ``rejection_after_cut``, ``acceptance_whole``, ``rejection_whole``:
+        one value per event, NaN where the event has no hit of the class.
+
+    Examples:
+        >>> r = event_rates(np.array([0, 4]), np.array([0.9, 0.2, 0.8, 0.1]),
+        ...                 np.array([True, True, False, False]), 0.5)
+        >>> float(r["acceptance_after_cut"][0]), float(r["rejection_after_cut"][0])
+        (0.5, 0.5)
+    """
+    offsets, score, positive, negative, kept = _as_flat(offsets, score, positive, negative, kept)
+    tp, fp, n_pos, n_neg = _event_rates(offsets, score, positive, negative, kept, np.array([float(threshold)]))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return {
+            "acceptance_after_cut": np.where(n_pos[:, 0] > 0, tp[:, 0] / n_pos[:, 0], np.nan),
+            "rejection_after_cut": np.where(n_neg[:, 0] > 0, 1 - fp[:, 0] / n_neg[:, 0], np.nan),
+            "acceptance_whole": np.where(n_pos[:, 1] > 0, tp[:, 0] / n_pos[:, 1], np.nan),
+            "rejection_whole": np.where(n_neg[:, 1] > 0, 1 - fp[:, 0] / n_neg[:, 1], np.nan),
+        }
+
+
+@dataclass
+class ThresholdScan:
+    """Event-averaged acceptance and rejection on a grid of thresholds, accumulated batch by batch.
+
+    Holds sums (of per-event rates, and of events counted), so two scans of the same grid merge with
+    ``+``; the empty scan is the identity.
+
+    Examples:
+        >>> scan = ThresholdScan(np.linspace(0, 1, 11))
+        >>> scan.fill(np.array([0, 4]), np.array([0.9, 0.2, 0.8, 0.1]), np.array([True, True, False, False]))
+        >>> float(scan.acceptance()[5]), float(scan.rejection()[5])
+        (0.5, 0.5)
+    """
+
+    thresholds: np.ndarray
+    sum_acc: np.ndarray = field(init=False)
+    sum_rej: np.ndarray = field(init=False)
+    sum_acc_whole: np.ndarray = field(init=False)
+    sum_rej_whole: np.ndarray = field(init=False)
+    n_events_pos: np.ndarray = field(init=False)  # [after cut, whole]
+    n_events_neg: np.ndarray = field(init=False)
+    cut_fraction_sum: float = field(init=False, default=0.0)
+
+    def __post_init__(self) -> None:
+        self.thresholds = np.asarray(self.thresholds, dtype=np.float64)
+        if self.thresholds.ndim != 1 or np.any(np.diff(self.thresholds) <= 0):
+            msg = "thresholds must be a strictly increasing 1-d array"
+            raise ValueError(msg)
+        n = self.thresholds.size
+        self.sum_acc, self.sum_rej = np.zeros(n), np.zeros(n)
+        self.sum_acc_whole, self.sum_rej_whole = np.zeros(n), np.zeros(n)
+        self.n_events_pos = np.zeros(2, dtype=np.int64)
+        self.n_events_neg = np.zeros(2, dtype=np.int64)
+
+    def fill(
+        self,
+        offsets: np.ndarray,
+        score: np.ndarray,
+        positive: np.ndarray,
+        *,
+        negative: np.ndarray | None = None,
+        kept: np.ndarray | None = None,
+    ) -> None:
+        """Add the events of one batch (arguments as :func:`event_rates`)."""
+        offsets, score, positive, negative, kept = _as_flat(offsets, score, positive, negative, kept)
+        tp, fp, n_pos, n_neg = _event_rates(offsets, score, positive, negative, kept, self.thresholds)
+        for col in range(2):
+            has_pos = n_pos[:, col] > 0
+            has_neg = n_neg[:, col] > 0
+            acc = (tp[has_pos] / n_pos[has_pos, col, None]).sum(axis=0)
+            rej = (1.0 - fp[has_neg] / n_neg[has_neg, col, None]).sum(axis=0)
+            if col == 0:
+                self.sum_acc += acc
+                self.sum_rej += rej
+            else:
+                self.sum_acc_whole += acc
+                self.sum_rej_whole += rej
+            self.n_events_pos[col] += int(has_pos.sum())
+            self.n_events_neg[col] += int(has_neg.sum())
+        has_neg = n_neg[:, 1] > 0
+        self.cut_fraction_sum += float((1.0 - n_neg[has_neg, 0] / n_neg[has_neg, 1]).sum())
+
+    def __add__(self, other: ThresholdScan) -> ThresholdScan:
+        if not np.array_equal(self.thresholds, other.thresholds):
+            msg = "cannot merge threshold scans with different grids"
+            raise ValueError(msg)
+        out = ThresholdScan(self.thresholds)
+        for name in ("sum_acc", "sum_rej", "sum_acc_whole", "sum_rej_whole", "n_events_pos", "n_events_neg"):
+            setattr(out, name, getattr(self, name) + getattr(other, name))
+        out.cut_fraction_sum = self.cut_fraction_sum + other.cut_fraction_sum
+        return out
+
+    def _mean(self, s: np.ndarray, n: int) -> np.ndarray:
+        return s / n if n > 0 else np.full_like(s, np.nan)
+
+    def acceptance(self, *, whole: bool = False) -> np.ndarray:
+        """Event-averaged acceptance per threshold (after the cut, or against the whole data)."""
+        return self._mean(self.sum_acc_whole if whole else self.sum_acc, int(self.n_events_pos[int(whole)]))
+
+    def rejection(self, *, whole: bool = False) -> np.ndarray:
+        """Event-averaged rejection per threshold (after the cut, or against the whole data)."""
+        return self._mean(self.sum_rej_whole if whole else self.sum_rej, int(self.n_events_neg[int(whole)]))
+
+    def cut_fraction(self) -> float:
+        """Event-averaged fraction of negatives removed by the preprocessing cut (the talk's 0.27)."""
+        n = int(self.n_events_neg[1])
+        return self.cut_fraction_sum / n if n else float("nan")
+
+    def working_point(self, target_acceptance: float, *, whole: bool = False) -> dict[str, Any]:
+        """The largest threshold whose acceptance is at least ``target_acceptance``: see
+        :func:`working_point`."""
+        return working_point(self.thresholds, self.acceptance(whole=whole), self.rejection(whole=whole),
+                             target_acceptance)  # fmt: skip
+
+
+def working_point(
+    thresholds: np.ndarray, acceptance: np.ndarray, rejection: np.ndarray, target_acceptance: float
+) -> dict[str, Any]:
+    """The working point for a target acceptance: the largest threshold that keeps at least the target.
+
+    Acceptance falls as the threshold rises, so this is the threshold with the best rejection among
+    those that meet the target. Returns ``index`` (-1 if none), ``threshold``, ``acceptance``,
+    ``rejection`` (NaN if none).
+
+    Examples:
+        >>> working_point(np.array([0.1, 0.5, 0.9]), np.array([1.0, 0.99, 0.5]), np.array([0.2, 0.8, 0.99]), 0.99)
+        {'index': 1, 'threshold': 0.5, 'acceptance': 0.99, 'rejection': 0.8}
+    """
+    acc = np.asarray(acceptance, dtype=np.float64)
+    ok = np.flatnonzero(acc >= target_acceptance)
+    if ok.size == 0:
+        return {"index": -1, "threshold": float("nan"), "acceptance": float("nan"), "rejection": float("nan")}
+    i = int(ok.max())
+    return {
+        "index": i,
+        "threshold": float(thresholds[i]),
+        "acceptance": float(acc[i]),
+        "rejection": float(np.asarray(rejection)[i]),
+    }
+
+
+def auc(score: np.ndarray, positive: np.ndarray, negative: np.ndarray | None = None) -> float:
+    """Per-hit area under the ROC curve (Mann-Whitney U, ties counted one half).
+
+    Examples:
+        >>> auc(np.array([0.9, 0.8, 0.3, 0.1]), np.array([True, False, True, False]))
+        0.75
+    """
+    score = np.asarray(score, dtype=np.float64)
+    pos = np.asarray(positive, dtype=bool)
+    neg = ~pos if negative is None else np.asarray(negative, dtype=bool)
+    s = score[pos | neg]
+    lab = pos[pos | neg]
+    n_pos = int(lab.sum())
+    n_neg = int(lab.size - n_pos)
+    if n_pos == 0 or n_neg == 0:
+        return float("nan")
+    order = np.argsort(s, kind="mergesort")
+    ranks = np.empty(s.size)
+    sorted_s = s[order]
+    # average ranks over ties
+    _, first, counts = np.unique(sorted_s, return_index=True, return_counts=True)
+    avg = first + 0.5 * (counts - 1) + 1.0
+    ranks[order] = np.repeat(avg, counts)
+    u = ranks[lab].sum() - n_pos * (n_pos + 1) / 2.0
+    return float(u / (n_pos * n_neg))
+
+
+@dataclass
+class ScoreHistogram:
+    """Histograms of the score of positives and negatives on a fine grid: a mergeable per-hit ROC/AUC.
+
+    Examples:
+        >>> h = ScoreHistogram(bins=1000)
+        >>> h.fill(np.array([0.9, 0.8, 0.3, 0.1]), np.array([True, False, True, False]))
+        >>> round(h.auc(), 3)
+        0.75
+    """
+
+    bins: int = 1000
+    lo: float = 0.0
+    hi: float = 1.0
+    pos: np.ndarray = field(init=False)
+    neg: np.ndarray = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.pos = np.zeros(self.bins, dtype=np.int64)
+        self.neg = np.zeros(self.bins, dtype=np.int64)
+
+    def _bin(self, score: np.ndarray) -> np.ndarray:
+        b = np.floor((np.asarray(score, dtype=np.float64) - self.lo) / (self.hi - self.lo) * self.bins)
+        return np.clip(b, 0, self.bins - 1).astype(np.int64)
+
+    def fill(self, score: np.ndarray, positive: np.ndarray, negative: np.ndarray | None = None) -> None:
+        pos = np.asarray(positive, dtype=bool)
+        neg = ~pos if negative is None else np.asarray(negative, dtype=bool)
+        self.pos += np.bincount(self._bin(np.asarray(score)[pos]), minlength=self.bins)
+        self.neg += np.bincount(self._bin(np.asarray(score)[neg]), minlength=self.bins)
+
+    def __add__(self, other: ScoreHistogram) -> ScoreHistogram:
+        out = ScoreHistogram(self.bins, self.lo, self.hi)
+        out.pos = self.pos + other.pos
+        out.neg = self.neg + other.neg
+        return out
+
+    def roc(self) -> tuple[np.ndarray, np.ndarray]:
+        """(false-positive rate, true-positive rate) for a threshold at each bin edge, high to low."""
+        tp = np.concatenate([[0], np.cumsum(self.pos[::-1])])
+        fp = np.concatenate([[0], np.cumsum(self.neg[::-1])])
+        return fp / max(fp[-1], 1), tp / max(tp[-1], 1)
+
+    def auc(self) -> float:
+        """AUC with ties inside a bin counted one half (exact when no two scores share a bin)."""
+        n_pos, n_neg = self.pos.sum(), self.neg.sum()
+        if n_pos == 0 or n_neg == 0:
+            return float("nan")
+        neg_below = np.concatenate([[0], np.cumsum(self.neg)[:-1]])
+        return float((self.pos * (neg_below + 0.5 * self.neg)).sum() / (n_pos * n_neg))

@@ -1,0 +1,153 @@
+"""This module defines SimValidation: the validation figures and plots of the simulated CDC events,
+next to the talk's sample."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import hist
+import numpy as np
+from pydantic import Field
+
+import hepreco
+from hepreco import InputTag
+from hepreco_comet._hits import event_name, flat_hits
+from hepreco_comet.service import geometry_from
+from hepreco_comet.simulation import ORIGINS
+
+__all__ = ["TALK", "SimValidation"]
+
+#: the talk's sample: 13,891 events with 1,062,679 signal and 5,583,905 background hits; the cut
+#: "ignore edep > 255" kept 99.83% of signal and 72.96% of background hits
+TALK = {
+    "events": 13_891,
+    "signal_hits_per_event": 1_062_679 / 13_891,
+    "background_hits_per_event": 5_583_905 / 13_891,
+    "signal_kept_by_edep_cut": 0.9983,
+    "background_kept_by_edep_cut": 0.7296,
+}
+
+_CLASSES = ["signal", "all background", *[ORIGINS[k] for k in range(1, 6)]]
+
+
+class SimValidation(hepreco.Analyzer):
+    """Validate simulated CDC events: hits per event by class, energy deposit by class with the cut,
+    drift time, turn multiplicity, event displays; the calibration figures next to the talk's.
+
+    All figures come from histograms booked with the Histograms service (they merge across batches).
+    """
+
+    class Config(hepreco.Analyzer.Config):
+        hits: InputTag = InputTag("source:hits")
+        """The CDC hits with their truth fields."""
+        edep_max: float = Field(255.0, gt=0)
+        """The talk's energy cut: hits above it are ignored."""
+        edep_unit: float = Field(0.16, gt=0)
+        """keV per unit of ``edep`` (the source's ``edep_unit``), for the axis title."""
+        plot_dir: str | None = None
+        """Directory for the PNG plots (none when null)."""
+        display_events: int = Field(2, ge=0)
+        """Event displays drawn (the first events seen)."""
+
+    def begin_job(self) -> None:
+        cls_axis = hist.axis.StrCategory(_CLASSES, name="cls", label="class")
+        self.h = {
+            "hits_per_event": hist.Hist(cls_axis, hist.axis.Regular(100, 0, 1000, name="n", label="hits per event")),
+            "edep": hist.Hist(
+                cls_axis, hist.axis.Regular(100, 0.1, 1e5, transform=hist.axis.transform.log, name="edep")
+            ),
+            "drift_time": hist.Hist(cls_axis, hist.axis.Regular(120, 0, 1200, name="t", label="drift time [ns]")),
+            "kept": hist.Hist(cls_axis, hist.axis.Boolean(name="kept")),
+            "signal_turns": hist.Hist(hist.axis.Integer(0, 10, name="turns", label="passes through the CDC")),
+            "signal_hits_by_turn": hist.Hist(hist.axis.Integer(1, 10, name="turn", label="turn")),
+        }
+        for name, h in self.h.items():
+            self.book(name, h)
+        self.display: list[dict[str, Any]] = []
+        self.geometry = geometry_from(self.services)
+
+    def analyze(self, events: hepreco.Events) -> None:
+        c = self.config
+        fields = ("wire", "drift_time", "edep", "is_signal", "turn", "origin", "z")
+        offsets, f = flat_hits(events[c.hits], fields, product=str(c.hits))
+        n_ev = len(events)
+        ev_of_hit = np.repeat(np.arange(n_ev), np.diff(offsets))
+        origin = f["origin"].astype(np.int64)
+        names = np.array([ORIGINS[k] for k in range(6)], dtype=object)[origin]
+        sig = f["is_signal"].astype(bool)
+        kept = f["edep"] <= c.edep_max
+        for name in _CLASSES:
+            m = ~sig if name == "all background" else names == name
+            self.h["hits_per_event"].fill(cls=name, n=np.bincount(ev_of_hit[m], minlength=n_ev))
+            self.h["edep"].fill(cls=name, edep=f["edep"][m])
+            self.h["drift_time"].fill(cls=name, t=f["drift_time"][m])
+            self.h["kept"].fill(cls=name, kept=kept[m])
+        turns = np.zeros(n_ev, dtype=np.int64)
+        np.maximum.at(turns, ev_of_hit[sig], f["turn"][sig])
+        self.h["signal_turns"].fill(turns=turns)
+        self.h["signal_hits_by_turn"].fill(turn=f["turn"][sig])
+        for i in range(min(c.display_events - len(self.display), n_ev)):
+            sl = slice(offsets[i], offsets[i + 1])
+            x, y = self.geometry.wire_xy(f["wire"][sl], f["z"][sl])
+            self.display.append(
+                {
+                    "x": x,
+                    "y": y,
+                    "origin": origin[sl],
+                    "title": f"{event_name(events, i)}: {int(sig[sl].sum())} signal, {int((~sig[sl]).sum())} "
+                    "background hits",
+                    "r_inner": self.geometry.inner_wall,
+                    "r_outer": self.geometry.outer_wall,
+                }
+            )
+
+    def results(self) -> dict[str, Any]:
+        """The calibration figures, from the (mergeable) histograms, with the talk's beside them."""
+        hpe = self.h["hits_per_event"]
+        n_events = hpe["signal", :].sum(flow=True)
+        if n_events == 0:
+            return {"events": 0}
+
+        mean_hits = self._mean
+        kept = self.h["kept"]
+
+        def kept_fraction(name: str) -> float:
+            k, all_ = kept[name, True], kept[name, True] + kept[name, False]
+            return float(k / all_) if all_ else float("nan")
+
+        out: dict[str, Any] = {"events": int(n_events)}
+        out["signal_hits_per_event"] = round(mean_hits("signal"), 2)
+        out["talk_signal_hits_per_event"] = round(TALK["signal_hits_per_event"], 2)
+        out["background_hits_per_event"] = round(mean_hits("all background"), 2)
+        out["talk_background_hits_per_event"] = round(TALK["background_hits_per_event"], 2)
+        out["signal_kept_by_edep_cut"] = round(kept_fraction("signal"), 5)
+        out["talk_signal_kept_by_edep_cut"] = TALK["signal_kept_by_edep_cut"]
+        out["background_kept_by_edep_cut"] = round(kept_fraction("all background"), 5)
+        out["talk_background_kept_by_edep_cut"] = TALK["background_kept_by_edep_cut"]
+        for k in range(1, 6):
+            out[f"hits_per_event_{ORIGINS[k].replace(' ', '_')}"] = round(mean_hits(ORIGINS[k]), 2)
+        return out
+
+    def _mean(self, name: str) -> float:
+        kept = self.h["kept"]
+        total = kept[name, True] + kept[name, False]
+        n_events = self.h["hits_per_event"]["signal", :].sum(flow=True)
+        return float(total / n_events) if n_events else float("nan")
+
+    def end_job(self) -> None:
+        self.summary(**self.results())
+        if self.config.plot_dir:
+            from hepreco_comet.plotting import plot_sim_validation
+
+            geo = self.geometry
+            sense = np.flatnonzero(geo.sense_wire_mask)
+            plot_sim_validation(
+                Path(self.config.plot_dir),
+                self.label,
+                self.h,
+                self.display,
+                geo.wire_xy(sense, 0.0),
+                edep_max=self.config.edep_max,
+                edep_unit_kev=self.config.edep_unit,
+            )

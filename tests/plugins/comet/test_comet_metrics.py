@@ -1,0 +1,114 @@
+"""Per-event acceptance and rejection as the talk defines them, the threshold scan, AUC, working point."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hepreco_comet.metrics import ScoreHistogram, ThresholdScan, auc, event_rates, working_point
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+
+def test_per_event_rates_by_hand():
+    # event 0: 2 signal (1 found), 3 background (1 false positive, 1 removed by the energy cut)
+    # event 1: 1 signal (found), no background
+    offsets = np.array([0, 5, 6])
+    score = np.array([0.9, 0.1, 0.8, 0.2, 0.3, 0.95])
+    sig = np.array([True, True, False, False, False, True])
+    kept = np.array([True, True, True, True, False, True])
+    r = event_rates(offsets, score, sig, 0.5, kept=kept)
+    assert r["acceptance_after_cut"].tolist() == [0.5, 1.0]
+    assert r["rejection_after_cut"][0] == pytest.approx(0.5)
+    assert np.isnan(r["rejection_after_cut"][1])
+    assert r["rejection_whole"][0] == pytest.approx(1 - 1 / 3)
+    # the talk's relation, per event: rejection_whole = f + (1 - f) rejection_after_cut
+    f = 1 / 3
+    assert r["rejection_whole"][0] == pytest.approx(f + (1 - f) * r["rejection_after_cut"][0])
+
+
+def test_signal_removed_by_the_cut_counts_as_lost_against_the_whole_data():
+    r = event_rates(np.array([0, 2]), np.array([0.9, 0.9]), np.array([True, True]), 0.5, kept=np.array([True, False]))
+    assert r["acceptance_after_cut"][0] == 1.0 and r["acceptance_whole"][0] == 0.5
+
+
+@st.composite
+def batch(draw):
+    n_ev = draw(st.integers(1, 6))
+    counts = draw(st.lists(st.integers(0, 12), min_size=n_ev, max_size=n_ev))
+    n = sum(counts)
+    score = np.array(draw(st.lists(st.sampled_from([0.0, 0.1, 0.25, 0.5, 0.77, 1.0]), min_size=n, max_size=n)))
+    sig = np.array(draw(st.lists(st.booleans(), min_size=n, max_size=n)), dtype=bool)
+    kept = np.array(draw(st.lists(st.booleans(), min_size=n, max_size=n)), dtype=bool)
+    return np.concatenate([[0], np.cumsum(counts)]).astype(np.int64), score, sig, kept
+
+
+@settings(max_examples=60, deadline=None)
+@given(batch(), st.integers(0, 6))
+def test_scan_equals_event_rates_and_merges_exactly(b, split):
+    offsets, score, sig, kept = b
+    grid = np.linspace(0, 1, 11)
+    whole = ThresholdScan(grid)
+    whole.fill(offsets, score, sig, kept=kept)
+    # per threshold: the mean of event_rates
+    for k in (0, 3, 5, 10):
+        r = event_rates(offsets, score, sig, grid[k], kept=kept)
+        for key, got in (
+            ("acceptance_after_cut", whole.acceptance()[k]),
+            ("rejection_after_cut", whole.rejection()[k]),
+            ("acceptance_whole", whole.acceptance(whole=True)[k]),
+            ("rejection_whole", whole.rejection(whole=True)[k]),
+        ):
+            v = r[key][~np.isnan(r[key])]
+            assert (np.isnan(got) and v.size == 0) or got == pytest.approx(v.mean())
+    # two batches merged with + equal one batch
+    s = min(split, len(offsets) - 1)
+    parts = []
+    for lo, hi in ((0, s), (s, len(offsets) - 1)):
+        part = ThresholdScan(grid)
+        o = offsets[lo : hi + 1]
+        sl = slice(o[0], o[-1])
+        part.fill(o - o[0], score[sl], sig[sl], kept=kept[sl])
+        parts.append(part)
+    merged = parts[0] + parts[1]
+    for name in ("sum_acc", "sum_rej", "sum_acc_whole", "sum_rej_whole", "n_events_pos", "n_events_neg"):
+        assert np.allclose(getattr(merged, name), getattr(whole, name))
+    assert merged.cut_fraction() == pytest.approx(whole.cut_fraction(), nan_ok=True)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.floats(0, 1), st.booleans()), min_size=2, max_size=60))
+def test_auc_equals_brute_force(pairs):
+    score = np.array([p[0] for p in pairs])
+    lab = np.array([p[1] for p in pairs])
+    pos, neg = score[lab], score[~lab]
+    if pos.size == 0 or neg.size == 0:
+        assert np.isnan(auc(score, lab))
+        return
+    brute = ((pos[:, None] > neg[None, :]) + 0.5 * (pos[:, None] == neg[None, :])).mean()
+    assert auc(score, lab) == pytest.approx(brute)
+
+
+def test_histogram_auc_matches_exact_auc_and_merges():
+    rng = np.random.default_rng(3)
+    lab = rng.uniform(size=5000) < 0.3
+    score = np.clip(rng.normal(np.where(lab, 0.7, 0.4), 0.15), 0, 0.999999)
+    h1, h2 = ScoreHistogram(10000), ScoreHistogram(10000)
+    h1.fill(score[:2000], lab[:2000])
+    h2.fill(score[2000:], lab[2000:])
+    assert (h1 + h2).auc() == pytest.approx(auc(score, lab), abs=1e-3)
+    fpr, tpr = (h1 + h2).roc()
+    assert fpr[0] == 0 and tpr[-1] == 1 and np.all(np.diff(tpr) >= 0)
+
+
+def test_working_point_is_the_tightest_cut_meeting_the_target():
+    t = np.linspace(0, 1, 5)
+    acc = np.array([1.0, 0.995, 0.99, 0.9, 0.5])
+    rej = np.array([0.0, 0.5, 0.7, 0.9, 0.99])
+    wp = working_point(t, acc, rej, 0.99)
+    assert wp == {"index": 2, "threshold": 0.5, "acceptance": 0.99, "rejection": 0.7}
+    assert np.isnan(working_point(t, acc, rej, 1.01)["threshold"])
+
+
+def test_scan_rejects_a_bad_grid():
+    with pytest.raises(ValueError, match="strictly increasing"):
+        ThresholdScan(np.array([0.0, 0.5, 0.5]))
