@@ -38,10 +38,21 @@ def hepreco_services() -> list[type]:
 
 @hookspec
 def hepreco_models() -> list[Any]:
-    """Trainable models this plugin provides (network classes and other trainable models), for
-    ``hepreco train`` and the inference modules; see ``hepreco.ml``."""
+    """The trainable models this plugin provides, as ``hepreco.ml.ModelSpec`` objects.
+
+    A spec names the model (``comet-dncnn``), its builder from hyper-parameters (a torch network, or a
+    ``hepreco.ml.Trainable`` such as a GBDT), the hyper-parameter model, the inputs and their
+    preprocessing, and the task. ``hepreco train`` trains them by name and checkpoints record the name.
+    Keep this hook cheap: it runs in every command, so a spec refers to its builder (a callable or
+    ``"package.module:attr"``) and never imports torch or builds a network itself.
+    """
 
 
 @hookspec
 def hepreco_builtin_checkpoints() -> dict[str, str]:
-    """Checkpoints shipped inside the plugin package: ``{name: path}``, resolved by ``builtin:NAME``."""
+    """Checkpoints shipped inside the plugin package: ``{name: folder}``, found as ``builtin:NAME``.
+
+    Each folder is a hepreco checkpoint (``metadata.json`` plus the weights, see
+    ``hepreco.ml.checkpoint``); give absolute paths, e.g. ``str(Path(__file__).parent / "checkpoints" / NAME)``,
+    and ship the folders as package data.
+    """

@@ -1,0 +1,61 @@
+"""This module adds ``hepreco train`` and ``hepreco evaluate`` to the command line (imported by ``hepreco.cli``)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from hepreco.cli import EXIT_CONFIG, EXIT_OK, args, command
+
+__all__: list[str] = []
+
+
+def _common(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument("config", help=f"the {what} config (YAML)")
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY.PATH=VALUE",
+        help="override a config value (YAML-typed); repeatable, e.g. --set training.epochs=5",
+    )
+    p.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+
+
+def _train_args(p: argparse.ArgumentParser) -> None:
+    _common(p, "training")
+    p.add_argument("-o", "--output", default=None, help="the output folder (overrides 'output')")
+    p.add_argument("--resume", default=None, metavar="CHECKPOINT", help="continue from a training's 'last' checkpoint")
+
+
+@command("train", "train a registered model from a training config (checkpoints, metrics.csv, loss/ROC plots)")
+@args(_train_args)
+def cmd_train(ns: argparse.Namespace) -> int:
+    from hepreco.ml.checkpoint import CheckpointError
+    from hepreco.ml.training import train
+
+    try:
+        train(ns.config, overrides=ns.overrides, output=ns.output, resume=ns.resume, quiet=ns.quiet)
+    except CheckpointError as err:
+        print(f"hepreco: {err}", file=sys.stderr)
+        return EXIT_CONFIG
+    return EXIT_OK
+
+
+def _eval_args(p: argparse.ArgumentParser) -> None:
+    _common(p, "evaluation")
+
+
+@command("evaluate", "metrics of a checkpoint on held-out events (AUC, working point, ROC)")
+@args(_eval_args)
+def cmd_evaluate(ns: argparse.Namespace) -> int:
+    from hepreco.ml.checkpoint import CheckpointError
+    from hepreco.ml.evaluation import evaluate
+
+    try:
+        evaluate(ns.config, overrides=ns.overrides, quiet=ns.quiet)
+    except CheckpointError as err:
+        print(f"hepreco: {err}", file=sys.stderr)
+        return EXIT_CONFIG
+    return EXIT_OK
