@@ -65,6 +65,11 @@ def _run_args(p: argparse.ArgumentParser) -> None:
     _job_args(p)
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no reports printed")
     p.add_argument("--report", metavar="FILE.json", help="write the TrigReport/TimeReport and summaries as JSON")
+    p.add_argument(
+        "--skip-bad-files",
+        action="store_true",
+        help="go on past input files that cannot be read (sets source.skip_bad_files); they are listed at the end",
+    )
 
 
 @command("run", "run a job")
@@ -72,6 +77,8 @@ def _run_args(p: argparse.ArgumentParser) -> None:
 def cmd_run(ns: argparse.Namespace) -> int:
     from hepreco.core.runner import execute
 
+    if ns.skip_bad_files:
+        ns.overrides.append("source.skip_bad_files=true")
     plan = _prepare(ns, quiet=ns.quiet)
     result = execute(plan, report=ns.report)
     if not ns.quiet:
@@ -166,6 +173,12 @@ def cmd_list(ns: argparse.Namespace) -> int:
             if items:
                 print(f"  {title}:")
                 for full in items:
+                    if title == "models":
+                        spec = reg.models.get(full)
+                        kind = f"{getattr(spec, 'kind', 'model')}/{getattr(spec, 'task', '')}".rstrip("/")
+                        doc = (getattr(spec, "doc", "") or "").strip().splitlines()
+                        print(f"    {full:<36} {kind:<9} {doc[0] if doc else ''}")
+                        continue
                     cls = reg.types.get(full) or reg.service_types.get(full)
                     doc = (cls.__doc__ or "").strip().splitlines()[0] if cls is not None and cls.__doc__ else ""
                     kind = getattr(cls, "kind", "service")

@@ -77,12 +77,15 @@ class ConfigError(ValueError):
     ``issues`` holds one :class:`ConfigIssue` per problem (file, key path, module label, message).
     """
 
-    def __init__(self, issues: Sequence[ConfigIssue] | str, *, file: str | None = None) -> None:
+    def __init__(
+        self, issues: Sequence[ConfigIssue] | str, *, file: str | None = None, what: str = "job config"
+    ) -> None:
         if isinstance(issues, str):
             issues = [ConfigIssue(issues, file=file)]
         self.issues: list[ConfigIssue] = list(issues)
+        self.what = what
         n = len(self.issues)
-        head = "invalid job config" if n == 1 else f"invalid job config ({n} problems)"
+        head = f"invalid {what}" if n == 1 else f"invalid {what} ({n} problems)"
         msg = head + ":\n" + "\n".join(f"  - {i}" for i in self.issues)
         super().__init__(msg)
 

@@ -95,6 +95,8 @@ class Registry:
         self.service_types: dict[str, type] = {}
         self.models: dict[str, Any] = {}
         self.checkpoints: dict[str, str] = {}
+        self.model_owner: dict[str, str] = {}
+        self.checkpoint_owner: dict[str, str] = {}
         self._objects: dict[int, str] = {}
 
     # --- loading ------------------------------------------------------------------------------
@@ -241,10 +243,19 @@ class Registry:
             info.services.append(full)
         for model in self._call(obj, "hepreco_models", info) or []:
             mname = getattr(model, "name", None) or getattr(model, "__name__", None) or str(model)
+            if mname in self.models and self.models[mname] is not model:
+                owner = self.model_owner.get(mname, "?")
+                raise PluginError(f"plugin '{info.name}' registers model '{mname}', already registered by plugin '{owner}'")
             self.models[mname] = model
+            self.model_owner[mname] = info.name
             info.models.append(mname)
         for cname, path in (self._call(obj, "hepreco_builtin_checkpoints", info) or {}).items():
+            if cname in self.checkpoints and self.checkpoints[cname] != path:
+                owner = self.checkpoint_owner.get(cname, "?")
+                msg = f"plugin '{info.name}' ships checkpoint 'builtin:{cname}', already shipped by plugin '{owner}'"
+                raise PluginError(msg)
             self.checkpoints[cname] = path
+            self.checkpoint_owner[cname] = info.name
 
     # --- lookup -------------------------------------------------------------------------------
     def _lookup(self, name: str, table: dict[str, type], what: str, kinds: Iterable[str] | None) -> type:

@@ -36,6 +36,11 @@ class JobContext:
         skipped_inputs: input files skipped as unreadable, ``{"file": ..., "error": ...}`` each.
         history: provenance records of the jobs that wrote the input files, oldest first, each once.
         job_id: a unique id of this job, the ``id`` of its provenance record.
+        executor: ``inline``, ``processes`` or ``dask``.
+        chunks: the job's units of work, ``[file, start, stop]`` each, in event order.
+        chunk: on a worker of a job split into chunks, the chunk being processed (its index and range).
+        part_dir: on such a worker, the folder where :meth:`atomic_path` puts this chunk's files.
+        part_files: ``(owner label, requested file, part file)`` for every file written into ``part_dir``.
     """
 
     process: str
@@ -52,10 +57,29 @@ class JobContext:
     skipped_inputs: list[dict[str, str]] = field(default_factory=list)
     history: list[dict[str, Any]] = field(default_factory=list)
     job_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    chunks: list[list[Any]] = field(default_factory=list)
+    chunk: dict[str, Any] | None = None
+    part_dir: Path | None = None
+    part_files: list[tuple[str | None, Path, Path]] = field(default_factory=list)
 
-    def atomic_path(self, path: str | os.PathLike[str]) -> Path:
-        """A temporary path beside ``path``, renamed to ``path`` when the job succeeds, deleted when it fails."""
+    def atomic_path(self, path: str | os.PathLike[str], *, owner: str | None = None) -> Path:
+        """A temporary path beside ``path``, renamed to ``path`` when the job succeeds, deleted when it fails.
+
+        On a worker of a job split into chunks (``part_dir`` set) the file goes into the chunk's folder
+        instead (``part_dir/OWNER/NAME``), recorded in ``part_files`` with ``path`` as the file it is a
+        part of; ``owner`` is the label of the module that writes it.
+        """
         final = Path(path)
+        if self.part_dir is not None:
+            requested = final
+            folder = self.part_dir / (owner or "_job")
+            final = folder / requested.name
+            taken = {p for _, _, p in self.part_files}
+            k = 1
+            while final in taken:
+                final = folder / f"{k}-{requested.name}"
+                k += 1
+            self.part_files.append((owner, requested, final))
         if final.parent and not final.parent.exists():
             final.parent.mkdir(parents=True, exist_ok=True)
         tmp = temp_name(final)
@@ -106,6 +130,8 @@ class JobContext:
             "date": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(self.started)),
             "inputs": list(self.inputs),
             "skipped_files": [dict(s) for s in self.skipped_inputs],
+            "chunks": [list(c) for c in self.chunks],
+            **({"chunk": dict(self.chunk)} if self.chunk is not None else {}),
         }
 
 
@@ -120,6 +146,7 @@ class JobResult:
         outputs: the files the job wrote (outputs and the histogram file).
         summaries: ``{module_label: {figure: value}}`` recorded by modules.
         services: each service's report (``Service.report()``).
+        executor: the executor's report: chunks run, retried, failed, skipped (``ExecutorReport.to_dict``).
         path_events: events that passed each trigger path.
     """
 
@@ -131,6 +158,7 @@ class JobResult:
     outputs: list[Path]
     summaries: dict[str, dict[str, Any]]
     services: dict[str, Any]
+    executor: dict[str, Any] = field(default_factory=dict)
 
     @property
     def path_events(self) -> dict[str, int]:
@@ -145,4 +173,5 @@ class JobResult:
             "outputs": [str(p) for p in self.outputs],
             "summaries": self.summaries,
             "services": self.services,
+            "executor": self.executor,
         }

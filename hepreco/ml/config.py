@@ -281,9 +281,7 @@ _UNION_TAGS = ("str", "list[str]", "int", "float", "bool", "none")
 
 def config_error(issues: Sequence[ConfigIssue], what: str) -> ConfigError:
     """A ConfigError whose first line says which kind of config is invalid."""
-    err = ConfigError(list(issues))
-    err.args = (str(err).replace("invalid job config", f"invalid {what}", 1),)
-    return err
+    return ConfigError(list(issues), what=what)
 
 
 def validate_config(cls: type[M], data: Any, resolved: ResolvedConfig, *, prefix: str = "", what: str = "config") -> M:
