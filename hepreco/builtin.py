@@ -9,17 +9,21 @@ PLUGIN_NAME = "hepreco"
 
 @hookimpl
 def hepreco_sources() -> list[type]:
+    from hepreco.io.parquet import ParquetSource
+    from hepreco.io.root_source import RootSource
     from hepreco.modules.empty_source import EmptySource
 
-    return [EmptySource]
+    return [EmptySource, RootSource, ParquetSource]
 
 
 @hookimpl
 def hepreco_modules() -> list[type]:
+    from hepreco.io.parquet import ParquetOutput
+    from hepreco.io.root_output import RootOutput
     from hepreco.modules.dump import DumpProducts
     from hepreco.modules.histfill import HistFill
 
-    return [HistFill, DumpProducts]
+    return [HistFill, DumpProducts, RootOutput, ParquetOutput]
 
 
 @hookimpl

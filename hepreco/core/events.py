@@ -110,6 +110,12 @@ class ProductStore:
     def has(self, key: tuple[str, str]) -> bool:
         return key in self._products
 
+    def coverage(self, tag: InputTag) -> np.ndarray | None:
+        try:
+            return self._products[tag.key].index
+        except KeyError:
+            raise ProductNotFound(tag.product, self.names()) from None
+
     def get(self, tag: InputTag, view: np.ndarray | None) -> ak.Array:
         """The product ``tag`` for the events at batch positions ``view`` (None = the whole batch).
 
@@ -211,6 +217,18 @@ class Events:
     def products(self) -> list[str]:
         """The names (``label`` or ``label:instance``) of every product in the batch so far."""
         return self._store.names()
+
+    def coverage(self, tag: str | InputTag) -> np.ndarray | None:
+        """The positions in the whole batch that product ``tag`` was made for: None when it was made for
+        every event (a source product, a producer before any filter), a sorted int array when it was
+        made on a subset (a producer after a filter; empty when its producer reached no event of this
+        batch, in which case the product reads as ``None`` everywhere and has no real type).
+
+        Outputs use it to write option-type products faithfully.
+        """
+        if not isinstance(tag, InputTag):
+            tag = InputTag.parse(tag)
+        return self._store.coverage(tag)
 
     def items(self) -> Iterator[tuple[str, ak.Array]]:
         for name in self._store.names():

@@ -8,9 +8,16 @@ from typing import Any
 
 from hepreco.errors import did_you_mean
 
-__all__ = ["TREE_CLASSES", "find_tree", "is_local", "open_root", "trees_in"]
+__all__ = ["TREE_CLASSES", "NotInFile", "find_tree", "is_local", "open_root", "trees_in"]
 
 TREE_CLASSES = ("TTree", "ROOT::RNTuple", "ROOT::Experimental::RNTuple")
+
+
+class NotInFile(KeyError):
+    """A tree, branch or column that a file lacks; the message names the file, the tree and the nearest names."""
+
+    def __str__(self) -> str:  # KeyError quotes its argument; we want the sentence
+        return str(self.args[0])
 
 
 def is_local(path: str) -> bool:
@@ -83,21 +90,17 @@ def find_tree(f: Any, path: str, name: str | None) -> Any:
             return f[next(iter(trees))]
         if not trees:
             msg = f"{path}: holds no TTree or RNTuple (objects: {', '.join(_keys(f)) or 'none'})"
-            raise KeyError(msg)
+            raise NotInFile(msg)
         msg = f"{path}: holds several trees ({', '.join(sorted(trees))}); name one with 'tree'"
-        raise KeyError(msg)
+        raise NotInFile(msg)
     if name not in trees:
         msg = (
             f"{path}: no TTree or RNTuple '{name}'{did_you_mean(name, trees)}; "
             f"trees in the file: {', '.join(sorted(trees)) or 'none'}"
         )
-        raise KeyError(msg)
+        raise NotInFile(msg)
     return f[name]
 
 
 def _keys(f: Any) -> list[str]:
     return sorted({k.rsplit(";", 1)[0] for k in f.keys(recursive=False)})
-
-
-class ProductReadError(OSError):
-    """A batch of a file could not be read; the message names the file, tree and branches."""

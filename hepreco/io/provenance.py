@@ -33,6 +33,7 @@ __all__ = [
     "add_history",
     "file_document",
     "format_provenance",
+    "parse_document",
     "read_file_document",
     "read_provenance",
 ]
@@ -41,8 +42,9 @@ PROVENANCE_KEY = "hepreco_provenance"
 FORMAT_VERSION = 1
 
 
-def file_document(job: JobContext, *, fmt: str, tree: str | None, entries: int, file_index: int,
-                  products: dict[str, Any]) -> dict[str, Any]:
+def file_document(
+    job: JobContext, *, fmt: str, tree: str | None, entries: int, file_index: int, products: dict[str, Any]
+) -> dict[str, Any]:
     """The JSON document an output writes into one file: its layout plus the job's history."""
     return {
         "hepreco_file": FORMAT_VERSION,
@@ -82,6 +84,19 @@ def _is_parquet(path: str) -> bool:
         return False
 
 
+def parse_document(text: str, path: str) -> dict[str, Any]:
+    """The hepreco document in ``text`` (read from ``path``); ValueError if it is not one."""
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as err:
+        msg = f"{path}: '{PROVENANCE_KEY}' is not valid JSON: {err}"
+        raise ValueError(msg) from err
+    if not isinstance(doc, dict) or "history" not in doc:
+        msg = f"{path}: '{PROVENANCE_KEY}' is not a hepreco provenance document"
+        raise ValueError(msg)
+    return doc
+
+
 def read_file_document(path: str | os.PathLike[str]) -> dict[str, Any] | None:
     """The hepreco document of a ROOT or Parquet file, or None for a file hepreco did not write.
 
@@ -100,20 +115,8 @@ def read_file_document(path: str | os.PathLike[str]) -> dict[str, Any] | None:
         from hepreco.io._rootfile import open_root
 
         with open_root(path) as f:
-            if PROVENANCE_KEY not in f:
-                return None
-            text = str(f[PROVENANCE_KEY])
-    if text is None:
-        return None
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as err:
-        msg = f"{path}: '{PROVENANCE_KEY}' is not valid JSON: {err}"
-        raise ValueError(msg) from err
-    if not isinstance(doc, dict) or "history" not in doc:
-        msg = f"{path}: '{PROVENANCE_KEY}' is not a hepreco provenance document"
-        raise ValueError(msg)
-    return doc
+            text = str(f[PROVENANCE_KEY]) if PROVENANCE_KEY in f else None
+    return parse_document(text, path) if text is not None else None
 
 
 def read_provenance(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
@@ -122,8 +125,10 @@ def read_provenance(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
     Returns an empty list for a file hepreco did not write.
 
     Examples:
-        >>> read_provenance("reco.root")[-1]["process"]  # doctest: +SKIP
-        'reco'
+        The process name and seed of the last job that wrote ``reco.root``::
+
+            history = read_provenance("reco.root")
+            history[-1]["process"], history[-1]["seed"]
     """
     doc = read_file_document(path)
     return list(doc["history"]) if doc else []

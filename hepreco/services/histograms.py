@@ -21,14 +21,31 @@ def merge_histograms(a: dict[str, dict[str, Any]], b: dict[str, dict[str, Any]])
     return out
 
 
+def _writable(name: str, h: Any) -> Any:
+    """``h`` as uproot should write it: the hist's label (else its name) as the ROOT title, integer counts
+    as doubles (a TH1D: ROOT has no 64-bit integer histogram); axis labels become the axis titles."""
+    import hist
+
+    if not isinstance(h, hist.Hist):
+        return h
+    if h.storage_type in (hist.storage.Int64, hist.storage.AtomicInt64):
+        out = hist.Hist(*h.axes, storage=hist.storage.Double(), name=h.name, label=h.label)
+        out.view(flow=True)[...] = h.view(flow=True)
+    else:
+        out = h.copy()
+    out.title = h.label or h.name or name
+    return out
+
+
 def write_histograms(path: str | Path, histograms: dict[str, dict[str, Any]]) -> None:
-    """Write every histogram as TH1/TH2/TH3 under ``<label>/<name>`` in a new ROOT file (uproot)."""
+    """Write every histogram as TH1/TH2/TH3 under ``<label>/<name>`` in a new ROOT file (uproot), with its
+    name, its title (the hist's ``label``) and its axis titles (the axes' ``label``) kept."""
     import uproot
 
     with uproot.recreate(path) as f:
         for label, hs in histograms.items():
             for name, h in hs.items():
-                f[f"{label}/{name}"] = h
+                f[f"{label}/{name}"] = _writable(name, h)
 
 
 class Histograms(Service):

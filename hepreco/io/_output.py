@@ -1,0 +1,286 @@
+"""This module defines what the file outputs share: product naming, stable types across batches,
+splitting into several files, atomic writing and the provenance document of every file."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import awkward as ak
+import numpy as np
+from pydantic import Field, field_validator
+
+from hepreco.core.events import EventIDs, Events
+from hepreco.core.module import Output
+from hepreco.io._layout import _placeholder, as_option, drop_option, event_type, is_option
+from hepreco.io.provenance import dumps, file_document
+
+__all__ = ["FileOutput", "OutFile", "stored_name"]
+
+log = logging.getLogger("hepreco.io")
+
+ID_COLUMNS = ("run", "subrun", "event")
+#: events an output holds back while a product's type is unknown (its producer ran on no event yet)
+PENDING_LIMIT = 1_000_000
+
+
+def stored_name(product: str, source_label: str, rename: dict[str, str]) -> str:
+    """The branch/column name of a product: ``rename`` first; the source's own products keep their
+    instance name (so a file read and written again keeps its branch names); others are
+    ``label_instance`` (or ``label``)."""
+    if product in rename:
+        return rename[product]
+    label, _, instance = product.partition(":")
+    if label == source_label and instance:
+        return instance
+    return f"{label}_{instance}" if instance else label
+
+
+def made_on_subset(events: Events, product: str) -> bool:
+    """Whether ``product`` was made on a subset of the batch (by a producer after a filter)."""
+    return events.coverage(product) is not None
+
+
+def made_for_no_event(events: Events, product: str) -> bool:
+    """Whether the producer of ``product`` ran on no event of this batch (so the array has no real type)."""
+    index = events.coverage(product)
+    return index is not None and len(index) == 0
+
+
+def placeholder(array: ak.Array) -> ak.contents.Content:
+    """A length-1 layout of the type of ``array``'s values (option removed), zeros and empty lists."""
+    values = ak.drop_none(array, axis=0) if is_option(event_type(array)) else array
+    return _placeholder(ak.to_packed(values).layout)
+
+
+def all_missing(template: ak.contents.Content, n: int) -> ak.Array:
+    """``n`` missing values (None) of the type of ``template``."""
+    index = ak.index.Index64(np.full(n, -1, dtype=np.int64))
+    return ak.Array(ak.contents.IndexedOptionArray(index, template))
+
+
+@dataclass
+class OutFile:
+    """One file an output writes: its final and temporary paths, index and entries so far."""
+
+    final: Path
+    tmp: Path
+    index: int
+    entries: int = 0
+    handle: Any = None
+
+
+class _FileOutputConfig(Output.Config):
+    file: str
+    """The file to write (relative to the working directory). With ``max_events_per_file``, a name
+    pattern: ``{index}`` is replaced by the file number (``out_{index:03d}.root``); without one,
+    ``_000``, ``_001``... go before the suffix."""
+    max_events_per_file: int | None = Field(None, gt=0)
+    """Start a new file after this many events (all in one file when unset)."""
+    rename: dict[str, str] = Field(default_factory=dict)
+    """Stored names for products: ``{"hitid:mask": "hit_mask"}``. By default the source's products keep
+    their instance name and the others are stored as ``label_instance``."""
+
+    @field_validator("file")
+    @classmethod
+    def _pattern(cls, value: str) -> str:
+        try:
+            value.format(index=0)
+        except (KeyError, IndexError, ValueError) as err:
+            msg = f"file name {value!r} is not a valid pattern: only '{{index}}' may appear in braces ({err})"
+            raise ValueError(msg) from None
+        return value
+
+
+class FileOutput(Output):
+    """Base class of the file outputs: subclasses convert a batch to columns and write them."""
+
+    Config = _FileOutputConfig
+    #: ttree, rntuple or parquet
+    format_name = ""
+
+    def begin_job(self) -> None:
+        self._files: list[OutFile] = []
+        self._current: OutFile | None = None
+        self._names: dict[str, str] | None = None  # product -> stored name
+        self._option: dict[str, bool] = {}
+        self._types: dict[str, str] = {}
+        self._templates: dict[str, ak.contents.Content] = {}
+        self._pending: list[tuple[dict[str, ak.Array], EventIDs, set[str]]] = []
+        self._pending_events = 0
+        self._written = 0
+
+    # --- naming ----------------------------------------------------------------------------------
+    def _source_label(self) -> str:
+        src = self.job.config.data.get("source") if self.job is not None else None
+        label = src.get("label", "source") if isinstance(src, dict) else "source"
+        return str(label)
+
+    def file_name(self, index: int) -> Path:
+        pattern = self.config.file
+        if "{" in pattern:
+            return Path(pattern.format(index=index))
+        if self.config.max_events_per_file is None:
+            return Path(pattern)
+        p = Path(pattern)
+        return p.with_name(f"{p.stem}_{index:03d}{p.suffix}")
+
+    def _plan(self, events: Events, names: list[str]) -> None:
+        stored: dict[str, str] = {}
+        taken: dict[str, str] = {c: "the event ids" for c in ID_COLUMNS}
+        src = self._source_label()
+        for name in names:
+            s = stored_name(name, src, dict(self.config.rename))
+            if s in taken:
+                msg = (
+                    f"products '{taken[s]}' and '{name}' would both be stored as '{s}'; give one another name "
+                    f'with rename: {{"{name}": NEW_NAME}}'
+                )
+                if taken[s] == "the event ids":
+                    msg = f"product '{name}' would be stored as '{s}', the name of the event-id column; rename it"
+                raise ValueError(msg)
+            taken[s] = name
+            stored[name] = s
+            self._option[name] = made_on_subset(events, name) or is_option(event_type(events[name]))
+        self._names = stored
+
+    # --- writing ---------------------------------------------------------------------------------
+    def write(self, events: Events) -> None:
+        names = self.kept_products(events)
+        if self._names is None:
+            self._plan(events, names)
+            assert self._names is not None
+        elif set(names) != set(self._names):
+            missing = sorted(set(self._names) - set(names))
+            extra = sorted(set(names) - set(self._names))
+            msg = f"the kept products changed between batches (missing: {missing}, new: {extra})"
+            raise ValueError(msg)
+        n = len(events)
+        arrays: dict[str, ak.Array] = {}
+        typeless: set[str] = set()
+        for name in self._names:
+            arr = events[name]
+            if made_for_no_event(events, name):
+                # its producer ran on no event of this batch: the framework put an empty placeholder of no
+                # particular type; write missing values of the type the product has in other batches
+                typeless.add(name)
+            elif name not in self._templates:
+                self._templates[name] = placeholder(arr)
+            arrays[name] = arr
+        if typeless - set(self._templates) and self._pending_events + n <= PENDING_LIMIT:
+            self._pending.append((arrays, events.ids, typeless))  # wait for a batch that tells the type
+            self._pending_events += n
+            return
+        self._flush_pending()
+        self._write_arrays(arrays, events.ids, typeless)
+
+    def _flush_pending(self) -> None:
+        pending, self._pending, self._pending_events = self._pending, [], 0
+        for arrays, ids, typeless in pending:
+            self._write_arrays(arrays, ids, typeless)
+
+    def _write_arrays(self, arrays: dict[str, ak.Array], ids: EventIDs, typeless: set[str]) -> None:
+        assert self._names is not None
+        n = len(ids)
+        stored_arrays: dict[str, ak.Array] = {}
+        for name, stored in self._names.items():
+            arr = arrays[name]
+            if name in typeless and name in self._templates:
+                arr = all_missing(self._templates[name], n)
+            arr = as_option(arr) if self._option[name] else drop_option(arr, f"product '{name}'")
+            t = str(event_type(arr))
+            if self._types.setdefault(name, t) != t:
+                msg = f"product '{name}' has type {t} in this batch but {self._types[name]} in the first one"
+                raise ValueError(msg)
+            stored_arrays[stored] = arr
+        origins = {stored: name for name, stored in self._names.items()}
+        columns = self.columns(stored_arrays, origins)
+        columns = {"run": ids.run, "subrun": ids.subrun, "event": ids.event, **columns}
+        limit = self.config.max_events_per_file
+        pos = 0
+        while pos < n:
+            cur = self._current
+            if cur is None or (limit is not None and cur.entries >= limit):
+                cur = self._next_file(columns)
+            take = n - pos if limit is None else min(n - pos, limit - cur.entries)
+            part = columns if (pos == 0 and take == n) else {k: v[pos : pos + take] for k, v in columns.items()}
+            self.extend(cur, part)
+            cur.entries += take
+            self._written += take
+            pos += take
+
+    def _next_file(self, columns: dict[str, Any] | None) -> OutFile:
+        if self._current is not None:
+            self.rollover(self._current)
+        index = len(self._files)
+        final = self.file_name(index)
+        tmp = self.atomic_path(final)
+        out = OutFile(final, tmp, index)
+        out.handle = self.open(out, columns)
+        self._files.append(out)
+        self._current = out
+        return out
+
+    def end_job(self) -> None:
+        self._flush_pending()
+        if not self._files:
+            self._next_file(None)
+        products = self.layouts()
+        for f in self._files:
+            doc = file_document(
+                self.job,
+                fmt=self.format_name,
+                tree=self.tree_name(),
+                entries=f.entries,
+                file_index=f.index,
+                products=products,
+            )
+            self.finish(f, dumps(doc))
+        self.summary(
+            files=", ".join(str(f.final) for f in self._files),
+            events_written=self._written,
+        )
+
+    def abort(self) -> None:
+        for f in getattr(self, "_files", []):
+            try:
+                self.close_quietly(f)
+            except Exception as err:  # the file is deleted anyway
+                log.debug("closing %s after a failure: %s", f.tmp, err)
+
+    # --- what a format implements ----------------------------------------------------------------
+    def tree_name(self) -> str | None:
+        return None
+
+    def columns(self, arrays: dict[str, ak.Array], origins: dict[str, str]) -> dict[str, Any]:
+        """The columns (branch name -> array) of one batch, from the products (stored name -> array)."""
+        raise NotImplementedError
+
+    def layouts(self) -> dict[str, Any]:
+        """The ``products`` entry of the provenance document."""
+        raise NotImplementedError
+
+    def open(self, out: OutFile, columns: dict[str, Any] | None) -> Any:
+        raise NotImplementedError
+
+    def extend(self, out: OutFile, columns: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def rollover(self, out: OutFile) -> None:
+        """Called when ``out`` is full and the next file starts."""
+
+    def finish(self, out: OutFile, provenance: str) -> None:
+        raise NotImplementedError
+
+    def close_quietly(self, out: OutFile) -> None:
+        raise NotImplementedError
+
+
+def id_arrays(n: int) -> dict[str, np.ndarray]:
+    return {
+        "run": np.zeros(n, dtype=np.uint32),
+        "subrun": np.zeros(n, dtype=np.uint32),
+        "event": np.zeros(n, dtype=np.uint64),
+    }

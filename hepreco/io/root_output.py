@@ -1,0 +1,203 @@
+"""This module defines RootOutput: kept products written to a TTree (or an RNTuple) with uproot."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import awkward as ak
+import numpy as np
+from pydantic import field_validator
+
+from hepreco.io._layout import VALID_SUFFIX, ProductLayout, event_type, split_option, tree_layout
+from hepreco.io._output import ID_COLUMNS, FileOutput, OutFile, id_arrays
+from hepreco.io.provenance import PROVENANCE_KEY
+
+__all__ = ["RootOutput"]
+
+_ALGORITHMS = {"zlib": "ZLIB", "lzma": "LZMA", "lz4": "LZ4", "zstd": "ZSTD"}
+_DEFAULT_LEVEL = {"zlib": 1, "lzma": 9, "lz4": 4, "zstd": 5}
+
+
+def _compression(text: str | None) -> Any:
+    import uproot
+
+    if text is None or text.lower() in ("none", "0", ""):
+        return None
+    algo, _, level = text.partition(":")
+    cls = getattr(uproot, _ALGORITHMS[algo.lower()])
+    return cls(int(level) if level else _DEFAULT_LEVEL[algo.lower()])
+
+
+def _as_column(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return value
+    return ak.to_packed(value)
+
+
+def _branch_type(value: Any) -> Any:
+    if isinstance(value, np.ndarray) and value.ndim == 1:
+        return value.dtype
+    return ak.type(ak.Array(value) if isinstance(value, np.ndarray) else value)
+
+
+class RootOutput(FileOutput):
+    """Write the kept products of the selected events to a TTree with uproot, ROOT's own format.
+
+    Each event gets branches ``run``, ``subrun``, ``event`` and the kept products (``keep``/``drop``, art's
+    outputCommands) of the events that passed the ``select`` paths. Numbers, strings, fixed-size arrays
+    (an ``(N, 71, 71, 2)`` image is a ``float[71][71][2]`` branch), jagged arrays (``nNAME`` counts them),
+    lists of records (``NAME_x``, ``NAME_y`` sharing ``nNAME``) and records of those; a product made after
+    a filter (an option type) gets a bool branch ``NAME__valid`` and zeros where it is missing. The file
+    also holds ``hepreco_provenance`` (a TObjString of JSON): the job's resolved config, versions, seed,
+    inputs and the history of the jobs before it; ``hepreco provenance FILE`` prints it.
+
+    The file is written under a temporary name and renamed when the job ends well. ``format: rntuple``
+    writes ROOT's RNTuple instead (any awkward type; option types as in a TTree, a value and ``NAME__valid``).
+
+    Examples:
+        Selected events' muons and dimuon mass::
+
+            out: {module: RootOutput, file: selected.root, select: [dimuon], keep: ["source:muons", "mass"]}
+    """
+
+    class Config(FileOutput.Config):
+        tree: str = "events"
+        """Name of the TTree (or RNTuple)."""
+        format: Literal["ttree", "rntuple"] = "ttree"
+        """``ttree`` (readable by every ROOT, uproot and coffea) or ``rntuple`` (ROOT's new columnar format)."""
+        compression: str | None = "zlib:1"
+        """``ALGORITHM:LEVEL`` with zlib, lzma, lz4 or zstd (``zstd:5``), or none."""
+
+        @field_validator("compression")
+        @classmethod
+        def _check_compression(cls, value: str | None) -> str | None:
+            if value is None or value.lower() in ("none", "0", ""):
+                return value
+            algo, _, level = value.partition(":")
+            if algo.lower() not in _ALGORITHMS or (level and not level.isdigit()):
+                msg = f"compression {value!r}: give ALGORITHM[:LEVEL] with ALGORITHM one of {', '.join(_ALGORITHMS)}"
+                raise ValueError(msg)
+            return value
+
+    def begin_job(self) -> None:
+        super().begin_job()
+        self.format_name = self.config.format
+        self._layouts: dict[str, ProductLayout] = {}
+
+    def tree_name(self) -> str | None:
+        return str(self.config.tree)
+
+    # --- columns ---------------------------------------------------------------------------------
+    def _tree_layouts(self, arrays: dict[str, ak.Array], origins: dict[str, str]) -> None:
+        taken: dict[str, str] = {c: "the event ids" for c in ID_COLUMNS}
+        for stored, arr in arrays.items():
+            origin = origins[stored]
+            lay = tree_layout(stored, event_type(arr), option=self._option[origin], origin=origin)
+            for b in lay.all_branches():
+                if b in taken:
+                    msg = (
+                        f"product '{origin}' needs branch '{b}', which {taken[b]} "
+                        f"{'uses' if taken[b] == 'the event ids' else 'also needs'}; rename one "
+                        f'(rename: {{"{origin}": NEW_NAME}})'
+                    )
+                    raise ValueError(msg)
+                taken[b] = "the event ids" if b in ID_COLUMNS else f"product '{origin}'"
+            self._layouts[stored] = lay
+
+    def _ntuple_layouts(self, arrays: dict[str, ak.Array], origins: dict[str, str]) -> None:
+        taken = set(ID_COLUMNS) | set(arrays)
+        for stored, arr in arrays.items():
+            origin = origins[stored]
+            valid = f"{stored}{VALID_SUFFIX}" if self._option[origin] else None
+            if valid in taken:
+                msg = f"product '{origin}' needs field '{valid}', which another product uses; rename one"
+                raise ValueError(msg)
+            if valid:
+                taken.add(valid)
+            self._layouts[stored] = ProductLayout(
+                stored, "native", {"": stored}, valid=valid, type=str(event_type(arr)), origin=origin
+            )
+
+    def columns(self, arrays: dict[str, ak.Array], origins: dict[str, str]) -> dict[str, Any]:
+        if self.config.format == "rntuple":
+            if not self._layouts and arrays:
+                self._ntuple_layouts(arrays, origins)
+            cols = {}
+            for stored, arr in arrays.items():
+                lay = self._layouts[stored]
+                if lay.valid:  # ROOT 6.40 cannot read uproot's optional fields: zeros + a validity field
+                    valid, arr = split_option(arr)
+                    cols[lay.valid] = valid
+                cols[stored] = _as_column(arr)
+            return cols
+        if not self._layouts and arrays:
+            self._tree_layouts(arrays, origins)
+        cols: dict[str, Any] = {}
+        for stored, arr in arrays.items():
+            lay = self._layouts[stored]
+            if lay.valid:
+                valid, arr = split_option(arr)
+                cols[lay.valid] = valid
+            if lay.kind == "record":
+                for field, branch in lay.fields.items():
+                    cols[branch] = _as_column(arr[field])
+            else:
+                cols[stored] = _as_column(arr)
+        return cols
+
+    def layouts(self) -> dict[str, Any]:
+        return {name: lay.to_json() for name, lay in self._layouts.items()}
+
+    # --- files -----------------------------------------------------------------------------------
+    def open(self, out: OutFile, columns: dict[str, Any] | None) -> Any:
+        import uproot
+
+        if columns is None:
+            columns = id_arrays(0)
+        f = uproot.recreate(out.tmp, compression=_compression(self.config.compression))
+        try:
+            if self.config.format == "rntuple":
+                form = ak.zip(dict(columns), depth_limit=1).layout.form
+                tree = f.mkrntuple(self.config.tree, form)
+            else:
+                types = {k: _branch_type(v) for k, v in columns.items()}
+                tree = f.mktree(
+                    self.config.tree,
+                    types,
+                    counter_name=lambda counted: f"n{counted}",
+                    field_name=lambda outer, inner: inner if outer == "" else f"{outer}_{inner}",
+                )
+        except Exception:
+            f.close()
+            raise
+        return (f, tree)
+
+    def extend(self, out: OutFile, columns: dict[str, Any]) -> None:
+        _f, tree = out.handle
+        if self.config.format == "rntuple":
+            tree.extend(ak.zip(dict(columns), depth_limit=1))
+        else:
+            tree.extend(columns)
+
+    def rollover(self, out: OutFile) -> None:
+        f, _tree = out.handle
+        f.close()
+        out.handle = None
+
+    def finish(self, out: OutFile, provenance: str) -> None:
+        import uproot
+
+        if out.handle is not None:
+            f, _tree = out.handle
+            f[PROVENANCE_KEY] = provenance
+            f.close()
+            out.handle = None
+        else:
+            with uproot.update(out.tmp) as f:
+                f[PROVENANCE_KEY] = provenance
+
+    def close_quietly(self, out: OutFile) -> None:
+        if out.handle is not None:
+            f, _tree = out.handle
+            out.handle = None
+            f.close()

@@ -1,0 +1,373 @@
+"""This module defines RootSource: TTrees and RNTuples read lazily in batches with uproot, branches as products."""
+
+from __future__ import annotations
+
+import dataclasses
+import fnmatch
+from collections.abc import Iterator
+from typing import Any
+
+import awkward as ak
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from hepreco.core.module import SourceBatch
+from hepreco.errors import did_you_mean
+from hepreco.io._layout import ProductLayout, assemble
+from hepreco.io._rootfile import NotInFile, find_tree, open_root
+from hepreco.io._source import FileInfo, FileSource, sanitize
+from hepreco.io.provenance import PROVENANCE_KEY, parse_document
+
+__all__ = ["GroupSpec", "RootSource"]
+
+
+class GroupSpec(BaseModel):
+    """Branches that become one record product: by name prefix, by counter branch, or listed."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+    prefix: str | None = None
+    """Every selected branch whose name starts with this (``Muon_``); the rest of the name is the field."""
+    counter: str | None = None
+    """Every selected jagged branch counted by this branch (``nhits``)."""
+    branches: list[str] | None = None
+    """These branches."""
+
+    @model_validator(mode="after")
+    def _one(self) -> GroupSpec:
+        given = [k for k in ("prefix", "counter", "branches") if getattr(self, k)]
+        if len(given) != 1:
+            msg = "give exactly one of prefix, counter, branches"
+            raise ValueError(msg)
+        return self
+
+
+class _UnsupportedBranch(ValueError):
+    pass
+
+
+def _match(name: str, patterns: list[str]) -> bool:
+    return any(fnmatch.fnmatchcase(name, p) for p in patterns)
+
+
+def _is_glob(p: str) -> bool:
+    return any(ch in p for ch in "*?[")
+
+
+def _common_prefix(names: list[str]) -> str:
+    """The longest common prefix of ``names`` that ends with ``_`` (``Muon_`` for Muon_pt, Muon_eta)."""
+    if len(names) < 2:
+        head, sep, _ = names[0].rpartition("_") if names else ("", "", "")
+        return head + sep
+    first, last = min(names), max(names)
+    i = 0
+    while i < min(len(first), len(last)) and first[i] == last[i]:
+        i += 1
+    common = first[:i]
+    cut = common.rfind("_")
+    return common[: cut + 1] if cut >= 0 else ""
+
+
+class RootSource(FileSource):
+    """Read a TTree (or RNTuple) from one or many ROOT files with uproot, lazily, one batch at a time.
+
+    Each branch becomes a product under the source's label (``source:Muon_pt``); branch names that are
+    not identifiers are made so (``evt/P3.Px`` -> ``evt_P3_Px``). Jagged branches become jagged arrays,
+    fixed-size arrays regular dimensions. ``groups`` (or ``auto_group``) put branches sharing a prefix or
+    a counter into one record product (``Muon_pt``, ``Muon_eta`` + ``nMuon`` -> ``Muon`` with fields
+    ``pt``, ``eta``). Files hepreco wrote come back as the products that were written, option types
+    included, and their provenance is carried into this job's outputs.
+
+    Run, subrun and event numbers come from branches when present (``run_branch``...), else are made up.
+    Memory is set by the batch (``batch_size`` entries, or ``step_size`` bytes), not by the file.
+
+    Examples:
+        The H->ZZ sample, muons as one record product::
+
+            source: {module: RootSource, files: uproot-HZZ.root, tree: events,
+                     branches: ["Muon_*", "NMuon"], groups: {muons: Muon_}}
+    """
+
+    file_kind = "ROOT"
+
+    class Config(FileSource.Config):
+        tree: str | None = None
+        """The TTree or RNTuple to read (a path like ``dir/events`` works); by default the file's only one."""
+        branches: list[str] = Field(default_factory=lambda: ["*"])
+        """Branches to read, as names or glob patterns (``Muon_*``); for files hepreco wrote, product names."""
+        exclude: list[str] = Field(default_factory=list)
+        """Branches not to read (names or glob patterns), applied after ``branches``."""
+        aliases: dict[str, str] = Field(default_factory=dict)
+        """Products under another name: ``{product: branch}`` (``pt: Muon_pt``). Names only, never code."""
+        groups: dict[str, str | GroupSpec] = Field(default_factory=dict)
+        """Record products made of several branches: ``{product: prefix}`` or ``{product: {prefix|counter|branches: ...}}``.
+        Jagged branches sharing a counter become a list of records (the counter is not a product then);
+        flat ones a record per event."""
+        auto_group: bool = False
+        """Group every set of jagged branches sharing a counter (NanoAOD's ``nMuon`` + ``Muon_*``) into a record
+        product named after their common prefix (``Muon``)."""
+        step_size: str | None = None
+        """Batch by memory instead of entries, e.g. ``"100 MB"`` (uproot's step_size); overrides ``batch_size``."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._plan: dict[str, ProductLayout] = {}
+        self._ids: dict[str, str | None] = {}
+        self._read: list[str] = []
+        self._types: dict[str, str] = {}
+        self._tree_name: str | None = None
+        self._written: dict[str, ProductLayout] = {}  # the products of a file hepreco wrote
+
+    # --- Source API ------------------------------------------------------------------------------
+    def products(self) -> tuple[str, ...]:
+        self.scan()
+        return tuple(self._plan)
+
+    # --- inspecting files ------------------------------------------------------------------------
+    def _inspect(self, index: int, path: str, reference: FileInfo | None) -> FileInfo:
+        with open_root(path) as f:
+            tree = find_tree(f, path, self.config.tree)
+            tname = tree.object_path.lstrip("/").rsplit(";", 1)[0] if hasattr(tree, "object_path") else tree.name
+            doc = parse_document(str(f[PROVENANCE_KEY]), path) if PROVENANCE_KEY in f else None
+            ntuple = "RNTuple" in type(tree).__name__
+            if reference is None:
+                self._tree_name = tname
+                self._make_plan(tree, path, tname, doc, ntuple)
+            self._check(tree, path, tname, ntuple, reference)
+            return FileInfo(index, path, int(tree.num_entries), doc, {"tree": tname})
+
+    def _keys(self, tree: Any, ntuple: bool) -> list[str]:
+        return list(tree.keys()) if ntuple else list(tree.keys(recursive=True, full_paths=True))
+
+    def _make_plan(self, tree: Any, path: str, tname: str, doc: dict[str, Any] | None, ntuple: bool) -> None:
+        cfg = self.config
+        where = f"{path}: tree '{tname}'"
+        keys = self._keys(tree, ntuple)
+        self._ids = self.id_columns(keys)
+        for key, col in self._ids.items():
+            if col is not None and col not in keys:
+                msg = f"{where}: no {key} branch '{col}'{did_you_mean(col, keys)} ({key}_branch)"
+                raise NotInFile(msg)
+        id_cols = {c for c in self._ids.values() if c}
+        plan: dict[str, ProductLayout]
+        if doc is not None and doc.get("tree") == tname and doc.get("products") is not None:
+            plan = self._plan_written(doc, where, ntuple)
+        elif ntuple:
+            plan = self._plan_ntuple(tree, where, id_cols)
+        else:
+            plan = self._plan_tree(tree, where, id_cols)
+        for product, branch in cfg.aliases.items():
+            if product in plan and plan[product].fields != {"": branch}:
+                msg = f"{where}: alias '{product}' is also the name of another product"
+                raise ValueError(msg)
+            if branch in self._written:  # a file hepreco wrote: rename one of its products
+                plan.pop(branch, None)
+                plan[product] = dataclasses.replace(self._written[branch], name=product)
+                continue
+            if branch not in keys:
+                msg = f"{where}: no branch '{branch}'{did_you_mean(branch, keys)} (alias '{product}')"
+                raise NotInFile(msg)
+            plan[product] = ProductLayout(product, "native" if ntuple else "branch", {"": branch})
+        self._plan = plan
+        reads = [*(b for lay in plan.values() for b in lay.branches()), *(c for c in self._ids.values() if c)]
+        self._read = list(dict.fromkeys(reads))
+
+    def _selected(self, names: list[str], where: str, exclude: set[str]) -> list[str]:
+        """``names`` that ``branches`` selects, less those ``exclude`` (the config's and the argument) and aliases name."""
+        cfg = self.config
+        for p in cfg.branches:
+            if not _is_glob(p) and p not in names:
+                msg = f"{where}: no branch '{p}'{did_you_mean(p, names)}"
+                raise NotInFile(msg)
+        aliased = set(cfg.aliases.values())
+        return [
+            n
+            for n in names
+            if _match(n, cfg.branches) and not _match(n, cfg.exclude) and n not in exclude and n not in aliased
+        ]
+
+    def _plan_written(self, doc: dict[str, Any], where: str, ntuple: bool) -> dict[str, ProductLayout]:
+        layouts = {name: ProductLayout.from_json(name, data) for name, data in doc["products"].items()}
+        self._written = layouts
+        names = self._selected(list(layouts), where, set())
+        return {n: layouts[n] for n in names}
+
+    def _plan_ntuple(self, tree: Any, where: str, id_cols: set[str]) -> dict[str, ProductLayout]:
+        names = self._selected([str(k) for k in tree.keys(recursive=False)], where, id_cols)
+        plan: dict[str, ProductLayout] = {}
+        for n in names:
+            self._add(plan, sanitize(n), ProductLayout(sanitize(n), "native", {"": n}), where)
+        return plan
+
+    def _add(self, plan: dict[str, ProductLayout], name: str, layout: ProductLayout, where: str) -> None:
+        if name in plan:
+            msg = (
+                f"{where}: two products would be named '{name}' ({plan[name].branches()} and {layout.branches()}); "
+                "rename one with 'aliases' or leave one out with 'exclude'"
+            )
+            raise ValueError(msg)
+        plan[name] = layout
+
+    def _leaves(self, tree: Any, name: str) -> list[str]:
+        branch = tree[name]
+        if not branch.branches:
+            return [name]
+        return [leaf for sub in branch.branches for leaf in self._leaves(tree, f"{name}/{sub.name}")]
+
+    def _plan_tree(self, tree: Any, where: str, id_cols: set[str]) -> dict[str, ProductLayout]:
+        cfg = self.config
+        keys = self._keys(tree, False)
+        top = [b.name for b in tree.branches]
+        explicit = [p for p in cfg.branches if not _is_glob(p) and "/" in p]
+        names = self._selected(keys, where, id_cols)
+        names = [n for n in names if n in top or n in explicit]
+        # grouping branches (split objects) are read through their leaves
+        names = list(dict.fromkeys(leaf for n in names for leaf in self._leaves(tree, n)))
+        types = {n: self._type(tree, n, where) for n in names}
+        counters = {n: (tree[n].count_branch.name if tree[n].count_branch is not None else None) for n in names}
+        plan: dict[str, ProductLayout] = {}
+        grouped: set[str] = set()
+        dropped: set[str] = set()
+
+        def group(product: str, members: list[str], how: str) -> None:
+            if not members:
+                msg = f"{where}: group '{product}': no selected branch {how}"
+                raise NotInFile(msg)
+            jagged = [m for m in members if types[m] == "list"]
+            if jagged and len(jagged) != len(members):
+                flat = next(m for m in members if types[m] != "list")
+                msg = (
+                    f"{where}: group '{product}': branch '{flat}' is not jagged like '{jagged[0]}', so they cannot "
+                    "be one list of records; group them separately"
+                )
+                raise ValueError(msg)
+            prefix = _common_prefix(members)
+            fields = {sanitize(m.rsplit("/", 1)[-1][len(prefix) :] or m) if prefix else sanitize(m): m for m in members}
+            if len(fields) != len(members):
+                msg = f"{where}: group '{product}': branches {members} give clashing field names"
+                raise ValueError(msg)
+            if jagged:
+                cnts = {counters[m] for m in members} - {None}
+                if len(cnts) > 1:
+                    msg = (
+                        f"{where}: group '{product}': its branches have different counters ({', '.join(sorted(cnts))})"
+                    )
+                    raise ValueError(msg)
+                dropped.update(cnts)
+            self._add(plan, product, ProductLayout(product, "list" if jagged else "record", fields), where)
+            grouped.update(members)
+
+        for product, spec in cfg.groups.items():
+            if isinstance(spec, str):
+                spec = GroupSpec(prefix=spec)
+            free = [n for n in names if n not in grouped]
+            if spec.prefix is not None:
+                members = [n for n in free if n.startswith(spec.prefix) and n != spec.prefix]
+                how = f"starts with '{spec.prefix}'"
+            elif spec.counter is not None:
+                if spec.counter not in keys:
+                    msg = f"{where}: group '{product}': no counter branch '{spec.counter}'{did_you_mean(spec.counter, keys)}"
+                    raise NotInFile(msg)
+                members = [n for n in free if counters[n] == spec.counter]
+                how = f"is counted by '{spec.counter}'"
+            else:
+                for b in spec.branches or []:
+                    if b not in names:
+                        msg = f"{where}: group '{product}': no selected branch '{b}'{did_you_mean(b, names)}"
+                        raise NotInFile(msg)
+                members = [n for n in free if n in (spec.branches or [])]
+                how = "of those listed"
+            group(product, members, how)
+        if cfg.auto_group:
+            by_counter: dict[str, list[str]] = {}
+            for n in names:
+                if n not in grouped and counters[n] is not None and types[n] == "list":
+                    by_counter.setdefault(counters[n], []).append(n)
+            for counter, members in by_counter.items():
+                prefix = _common_prefix(members).rstrip("_")
+                product = sanitize(prefix) if prefix else sanitize(counter.lstrip("nN") or counter)
+                group(product, members, f"is counted by '{counter}'")
+        for n in names:
+            if n in grouped or n in dropped:
+                continue
+            self._add(plan, sanitize(n), ProductLayout(sanitize(n), "branch", {"": n}), where)
+        return plan
+
+    def _type(self, tree: Any, name: str, where: str) -> str:
+        """``list`` (a jagged array of numbers), ``other``; raises for branches uproot cannot read as arrays."""
+        import uproot
+
+        branch = tree[name]
+        interp = branch.interpretation
+        try:
+            if isinstance(interp, uproot.interpretation.identify.UnknownInterpretation):
+                raise TypeError(str(interp).splitlines()[0])
+            form = interp.awkward_form(branch.file)
+        except Exception as err:
+            msg = (
+                f"{where}: branch '{name}' has type {branch.typename or type(interp).__name__}, which cannot be read "
+                f"as an array ({type(err).__name__}: {str(err).strip().splitlines()[0] if str(err).strip() else ''}); "
+                "leave it out with 'exclude'"
+            )
+            raise _UnsupportedBranch(msg) from err
+        t = form.type
+        if isinstance(t, ak.types.ListType) and t.parameter("__array__") not in ("string", "bytestring"):
+            return "list"
+        return "other"
+
+    def _check(self, tree: Any, path: str, tname: str, ntuple: bool, reference: FileInfo | None) -> None:
+        """Every branch the job reads is in this file, readable, and of the first file's type."""
+        where = f"{path}: tree '{tname}'"
+        first = reference is None
+        keys = set(self._keys(tree, ntuple))
+        for b in self._read:
+            if b not in keys:
+                msg = f"{where}: no branch '{b}'{did_you_mean(b, keys)}"
+                if reference is not None:
+                    msg += f" (the first file, {reference.path}, has it)"
+                raise NotInFile(msg)
+            if ntuple:
+                continue
+            self._type(tree, b, where)
+            typename = tree[b].typename
+            if first:
+                self._types[b] = typename
+            elif self._types.get(b, typename) != typename:
+                msg = (
+                    f"{where}: branch '{b}' is {typename} here but {self._types[b]} in the first file "
+                    f"({reference.path if reference is not None else '?'})"
+                )
+                raise _UnsupportedBranch(msg)
+
+    # --- reading ---------------------------------------------------------------------------------
+    def _read_range(self, info: FileInfo, start: int, stop: int) -> Iterator[SourceBatch]:
+        cfg = self.config
+        step: int | str = cfg.step_size or int(cfg.batch_size)
+        tname = info.extra.get("tree") or self._tree_name
+        where = f"{info.path}: tree '{tname}'"
+        with open_root(info.path) as f:
+            tree = find_tree(f, info.path, tname)
+            if not self._read:
+                size = int(cfg.batch_size)
+                for a in range(start, stop, size):
+                    n = min(a + size, stop) - a
+                    yield SourceBatch(self.make_ids(self._ids, {}, info, a, n), {})
+                return
+            it = tree.iterate(self._read, entry_start=start, entry_stop=stop, step_size=step, library="ak", how=dict)
+            pos = start
+            while True:
+                try:
+                    arrays = next(it)
+                except StopIteration:
+                    return
+                except Exception as err:
+                    msg = (
+                        f"{where}: cannot read entries {pos}..{stop} of branches {', '.join(self._read)}: "
+                        f"{type(err).__name__}: {str(err).strip().splitlines()[0] if str(err).strip() else ''}"
+                    )
+                    raise OSError(msg) from err
+                n = len(arrays[self._read[0]])
+                products = {
+                    name: assemble(layout, arrays, f"{where}: product '{name}'") for name, layout in self._plan.items()
+                }
+                yield SourceBatch(self.make_ids(self._ids, arrays, info, pos, n), products)
+                pos += n
