@@ -16,7 +16,7 @@ import yaml
 
 from hepreco.errors import ConfigError, ConfigIssue
 
-__all__ = ["Origin", "ResolvedConfig", "load_config", "parse_override"]
+__all__ = ["Origin", "ResolvedConfig", "apply_overrides", "load_config", "parse_override"]
 
 
 @dataclass(frozen=True)
@@ -244,6 +244,20 @@ def load_config(
         path = Path(config)
         data, origins = _load_file(path, ())
         file = str(path)
+    return apply_overrides(ResolvedConfig(data, origins, file), overrides=overrides, events=events, seed=seed, copy_=False)
+
+
+def apply_overrides(
+    resolved: ResolvedConfig,
+    *,
+    overrides: Sequence[str | tuple[str, Any]] = (),
+    events: int | None = None,
+    seed: int | None = None,
+    copy_: bool = True,
+) -> ResolvedConfig:
+    """``resolved`` with ``--set`` overrides, ``-n/--events`` and ``--seed`` applied (a copy unless ``copy_=False``)."""
+    data = copy.deepcopy(resolved.data) if copy_ else resolved.data
+    origins = dict(resolved.origins) if copy_ else resolved.origins
     for item in overrides:
         key, value = parse_override(item) if isinstance(item, str) else item
         set_path(data, key, value, origins, Origin("--set"))
@@ -251,7 +265,7 @@ def load_config(
         set_path(data, "source.events", int(events), origins, Origin("-n/--events"))
     if seed is not None:
         set_path(data, "seed", int(seed), origins, Origin("--seed"))
-    return ResolvedConfig(data, origins, file)
+    return ResolvedConfig(data, origins, resolved.file)
 
 
 def dump_annotated(resolved: ResolvedConfig) -> str:

@@ -74,6 +74,11 @@ def add_history(job: JobContext, doc: dict[str, Any] | None) -> None:
             known.add(sid)
 
 
+def is_parquet(path: str) -> bool:
+    """Whether ``path`` is a Parquet file (by extension, else by its magic bytes)."""
+    return _is_parquet(path)
+
+
 def _is_parquet(path: str) -> bool:
     if path.endswith((".parquet", ".pq")):
         return True

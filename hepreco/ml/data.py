@@ -24,6 +24,7 @@ import numpy as np
 
 from hepreco.core.events import EventIDs
 from hepreco.errors import ConfigError, ConfigIssue, ModuleError, suggest
+from hepreco.io.provenance import is_parquet as _is_parquet
 from hepreco.ml.spec import TrainData
 from hepreco.ml.split import SPLITS, split_index
 
@@ -134,17 +135,9 @@ def prepare_job(
     from hepreco.plugins import get_registry
 
     if isinstance(config, ResolvedConfig):
-        from hepreco.config.loader import Origin, parse_override, set_path
+        from hepreco.config.loader import apply_overrides
 
-        data, origins = copy.deepcopy(config.data), dict(config.origins)
-        for item in overrides:
-            key, value = parse_override(item) if isinstance(item, str) else item
-            set_path(data, key, value, origins, Origin("--set"))
-        if events is not None:
-            set_path(data, "source.events", int(events), origins, Origin("-n/--events"))
-        if seed is not None:
-            set_path(data, "seed", int(seed), origins, Origin("--seed"))
-        resolved = ResolvedConfig(data, origins, config.file)
+        resolved = apply_overrides(config, overrides=overrides, events=events, seed=seed)
     else:
         resolved = load_config(config, overrides=overrides, events=events, seed=seed)
     injected = _inject(resolved, products, select)
@@ -262,16 +255,6 @@ def iter_job(
 
 
 # --- files a job wrote ----------------------------------------------------------------------------
-def _is_parquet(path: str) -> bool:
-    if path.endswith((".parquet", ".pq")):
-        return True
-    try:
-        with open(path, "rb") as f:
-            return f.read(4) == b"PAR1"
-    except OSError:
-        return False
-
-
 def expand_files(specs: Sequence[str], base_dir: Path | None = None) -> list[str]:
     """Paths and glob patterns → existing files, globs sorted; relative to ``base_dir`` then the cwd."""
     out: list[str] = []
