@@ -7,7 +7,7 @@ import importlib
 
 import pytest
 
-MODULES = ["geometry", "imager", "metrics", "simulation"]
+MODULES = ["dncnn", "gbdt", "geometry", "imager", "metrics", "simulation"]
 
 
 @pytest.mark.parametrize("name", MODULES)
