@@ -7,6 +7,7 @@ The public API is what this module exports (``__all__``); everything else is int
 - Service, Services: job-wide helpers (``hepreco.services`` holds the built-in ones).
 - hookimpl: marks plugin hook implementations (the specs live in ``hepreco.hookspecs``).
 - run: run a job from Python; JobResult is what it returns.
+- hepreco.executors: how a job runs (inline, local processes, Dask), chunk by chunk, with retries and resume.
 - ConfigError, ModuleError, PluginError, ProductNotFound: the errors, with context.
 """
 

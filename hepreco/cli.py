@@ -57,7 +57,44 @@ def _job_args(p: argparse.ArgumentParser) -> None:
 def _prepare(ns: argparse.Namespace, *, quiet: bool = False) -> Any:
     from hepreco.core.runner import prepare
 
-    return prepare(ns.config, events=ns.events, seed=ns.seed, overrides=ns.overrides, quiet=quiet)
+    opts = {
+        "kind": getattr(ns, "executor", None),
+        "workers": getattr(ns, "workers", None),
+        "scheduler": getattr(ns, "scheduler", None),
+        "chunk_size": getattr(ns, "chunk_size", None),
+        "retries": getattr(ns, "retries", None),
+        "journal": getattr(ns, "journal", None),
+    }
+    if opts["scheduler"] is not None and opts["kind"] is None:
+        opts["kind"] = "dask"  # --scheduler ADDRESS alone means Dask on that scheduler
+    executor = {k: v for k, v in opts.items() if v is not None} or None
+    from hepreco.executors.config import EXECUTOR_FLAGS
+
+    return prepare(
+        ns.config,
+        events=ns.events,
+        seed=ns.seed,
+        overrides=ns.overrides,
+        quiet=quiet,
+        executor=executor,
+        executor_origin=EXECUTOR_FLAGS,
+    )
+
+
+def _executor_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("executors (the same as the config's executor: key)")
+    g.add_argument(
+        "--executor",
+        metavar="{inline,processes,dask}",
+        help="run in this process (inline, the default), on local processes, or on Dask",
+    )
+    g.add_argument("--workers", type=int, metavar="N", help="worker processes (default: the number of cores)")
+    g.add_argument("--scheduler", metavar="ADDRESS", help="an existing Dask scheduler (tcp://host:8786)")
+    g.add_argument("--chunk-size", type=int, metavar="N", help="split the input into chunks of at most N events")
+    g.add_argument("--retries", type=int, metavar="N", help="run a failing chunk again N times (default 1)")
+    g.add_argument(
+        "--journal", metavar="DIR", help="record finished chunks in DIR; run again to redo only the unfinished ones"
+    )
 
 
 # --- run / validate / config / graph -------------------------------------------------------------
@@ -70,6 +107,7 @@ def _run_args(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="go on past input files that cannot be read (sets source.skip_bad_files); they are listed at the end",
     )
+    _executor_args(p)
 
 
 @command("run", "run a job")

@@ -20,6 +20,7 @@ from hepreco.core.job import JobContext
 from hepreco.core.module import Module, ModuleConfig, Source
 from hepreco.core.service import Services
 from hepreco.errors import ConfigError, ConfigIssue, PluginError, did_you_mean
+from hepreco.executors.config import ExecutorConfig, parse_executor_config
 from hepreco.plugins import Registry, TypeLookupError
 
 __all__ = ["ESSENTIAL_SERVICES", "TOP_LEVEL_KEYS", "JobPlan", "Step", "build_plan", "validate_params"]
@@ -36,6 +37,7 @@ TOP_LEVEL_KEYS = {
     "modules": "module label -> {module: TYPE, ...parameters}",
     "paths": "path name -> list of producer and filter labels",
     "end_paths": "end path name -> list of analyzer and output labels",
+    "executor": "how the job runs: inline, processes or dask, with workers, chunk_size, retries, journal",
 }
 
 ESSENTIAL_SERVICES = ("TimeTracker", "RandomNumbers", "Histograms", "Device", "Progress")
@@ -72,6 +74,8 @@ class JobPlan:
     end_paths: dict[str, list[str]]
     modules: dict[str, Module]
     producers: dict[tuple[str, str], str]  # (label, instance) -> producing label
+    #: the validated ``executor:`` key (``hepreco.executors.ExecutorConfig``)
+    executor: ExecutorConfig = field(default_factory=lambda: ExecutorConfig())
 
     @property
     def path_names(self) -> list[str]:
@@ -155,6 +159,9 @@ def build_plan(resolved: ResolvedConfig, registry: Registry, *, quiet: bool = Fa
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         issues.append(resolved.issue(f"'seed' is a non-negative integer, not {seed!r}", "seed"))
         seed = 0
+
+    executor, errs = parse_executor_config(data.get("executor"), resolved)
+    issues.extend(errs)
 
     # --- plugins named by the config -----------------------------------------------------------
     plugins = data.get("plugins") or []
@@ -463,6 +470,7 @@ def build_plan(resolved: ResolvedConfig, registry: Registry, *, quiet: bool = Fa
         end_paths=end_paths,
         modules=modules,
         producers=producers,
+        executor=executor or ExecutorConfig(),
     )
 
 

@@ -91,6 +91,10 @@ class JobContext:
         done: list[Path] = []
         for tmp, final in self._atomic:
             if tmp.exists():
+                if tmp.is_dir() and final.is_dir():  # a file set written again
+                    import shutil
+
+                    shutil.rmtree(final)
                 os.replace(tmp, final)
                 done.append(final)
         self._atomic.clear()

@@ -6,7 +6,7 @@ import logging
 import os
 import uuid
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -75,6 +75,14 @@ class Module:
     Subclasses set ``Config`` (a :class:`ModuleConfig`) and ``produces`` (instance names), and do their
     set-up in :meth:`begin_job` rather than ``__init__``.
 
+    Jobs split over processes (``--executor processes`` or ``dask``, see ``hepreco.executors``) run
+    every module in each worker process: ``begin_job`` once per worker, the batches of the chunks that
+    worker is given, ``end_job`` once per worker. Histograms booked with :meth:`book` are merged exactly
+    on the client; figures recorded with :meth:`summary` cover only one worker's chunks, and are
+    combined on the client (integers summed as counts, other values kept when equal, else listed per
+    worker). For exact figures, keep every sum in booked histograms and set
+    :attr:`summary_from_histograms`.
+
     Attributes:
         label: the module label from the job config.
         config: the validated ``Config`` instance.
@@ -84,6 +92,12 @@ class Module:
     kind: ClassVar[str] = "module"
     Config: ClassVar[type[ModuleConfig]] = ModuleConfig
     produces: ClassVar[tuple[str, ...]] = ()
+    #: The module's ``end_job`` needs nothing but its config, its services and the histograms it booked
+    #: in ``begin_job`` (its summary, its plots): it keeps every sum in booked histograms. In a job split
+    #: over processes, the workers then skip its ``end_job``; the client runs its ``begin_job`` and, once
+    #: the histograms of every chunk are merged into the ones it booked, its ``end_job``, once. Its
+    #: summary and plots are then those of the whole job, the same whatever the executor or chunk size.
+    summary_from_histograms: ClassVar[bool] = False
     #: set when a plugin registers the class: ``plugin.ClassName``
     type_name: ClassVar[str] = ""
     plugin_name: ClassVar[str] = ""
@@ -181,11 +195,16 @@ class Source(Module):
     Config = _SourceConfig
 
     def chunks(self) -> list[Chunk]:
-        """The units of work, in event order."""
+        """The units of work, in event order.
+
+        Executors call it on the client, where ``begin_job`` has not run, and may split a chunk into
+        entry ranges (``--chunk-size``) or cut the list (``-n``): :meth:`read` must honour any
+        ``Chunk(start, stop, file)`` inside one of these chunks.
+        """
         raise NotImplementedError
 
     def read(self, chunk: Chunk) -> Iterator[SourceBatch]:
-        """The batches of ``chunk`` (at most ``config.batch_size`` events each)."""
+        """The batches of ``chunk`` (at most ``config.batch_size`` events each), entries ``start`` to ``stop``."""
         raise NotImplementedError
 
 
@@ -271,6 +290,13 @@ class Output(Module):
 
     Files are written under a temporary name from :meth:`atomic_path` and renamed by the framework
     only when the whole job succeeds, so a failed job never leaves a file that looks complete.
+
+    In a job split into chunks (``--executor processes`` or ``dask``) an output writes one set of files
+    per chunk: :meth:`begin_chunk` and :meth:`end_chunk` bracket each chunk on a worker (by default they
+    call ``begin_job`` and ``end_job``), and :meth:`atomic_path` then points into that chunk's folder.
+    The client then calls :meth:`merge_files` once per requested file with its parts in event order;
+    an output that does not implement it (or a job with ``executor: {merge: false}``) leaves the parts
+    as a file set: a folder ``FILE.parts/`` with the parts and an ``index.json`` listing them in order.
     """
 
     kind = "output"
@@ -280,13 +306,40 @@ class Output(Module):
         raise NotImplementedError
 
     def abort(self) -> None:
-        """Called instead of ``end_job`` when the job fails: close open files (the framework deletes
-        the temporary ones)."""
+        """Called instead of ``end_job`` (or ``end_chunk``) when the job (or a chunk) fails: close open
+        files (the framework deletes the temporary ones)."""
 
     def atomic_path(self, path: str | os.PathLike[str]) -> Path:
         """A temporary path beside ``path``; the framework renames it to ``path`` when the job succeeds
-        and deletes it when the job fails."""
-        return self.job.atomic_path(path)
+        and deletes it when the job fails. On a worker of a job split into chunks, the path is in the
+        chunk's folder, and ``path`` is the requested file its part will be merged into."""
+        return self.job.atomic_path(path, owner=self.label)
+
+    # --- jobs split into chunks ------------------------------------------------------------------
+    def begin_chunk(self) -> None:
+        """Start the files of one chunk, on a worker (default: ``begin_job``)."""
+        self.begin_job()
+
+    def end_chunk(self) -> None:
+        """Finish the files of one chunk, on a worker (default: ``end_job``)."""
+        self.end_job()
+
+    def merge_files(self, parts: Sequence[Path], final: Path) -> None:
+        """Write ``final`` from the per-chunk files ``parts``, in event order; runs on the client.
+
+        ``final`` is a temporary path (the framework renames it when the job succeeds); ``parts`` are the
+        files this output wrote for one requested file, one per chunk, in chunk (= event) order; some may
+        hold no event. ``self.job.provenance()`` is the whole job's (executor, chunks and inputs included).
+        It may write more files through :meth:`atomic_path` (a split output) and record figures with
+        :meth:`summary`, which then replace those combined from the chunks. Outputs that cannot merge
+        leave this unimplemented and their parts are kept as a file set.
+        """
+        raise NotImplementedError
+
+    @classmethod
+    def can_merge(cls) -> bool:
+        """Whether this output implements :meth:`merge_files`."""
+        return cls.merge_files is not Output.merge_files
 
     def kept_products(self, events: Events) -> list[str]:
         """The product names of ``events`` that ``keep``/``drop`` select, in put order."""

@@ -65,18 +65,35 @@ def _services(plan: JobPlan, method: str) -> None:
 
 
 def execute(plan: JobPlan, *, report: str | Path | None = None) -> JobResult:
-    """Run ``plan`` in this process and return its result; outputs are committed only on success."""
+    """Run ``plan`` with the executor its config asks for (``executor:``, default inline) and return its
+    result; outputs are committed only on success."""
+    cfg = plan.executor
+    if cfg.chunked:
+        from hepreco.executors import make_executor
+
+        return make_executor(cfg).run(plan, report=report)
+    return execute_inline(plan, report=report, chunk_size=cfg.chunk_size)
+
+
+def execute_inline(plan: JobPlan, *, report: str | Path | None = None, chunk_size: int | None = None) -> JobResult:
+    """Run ``plan`` in this process: begin_job, every chunk's batches in order, end_job."""
+    from hepreco.executors.base import ExecutorReport, plan_chunks
+
     tune_allocator()
     job = plan.job
+    job.executor = "inline"
     sched = Schedule(plan)
     progress = plan.services["Progress"]
     t_start = time.perf_counter()
     limit = plan.source.config.events
     nread = 0
+    exec_report = ExecutorReport(executor="inline")
     try:
         _services(plan, "begin_job")
         _lifecycle(plan, "begin_job")
-        chunks = plan.source.chunks()
+        chunks = plan_chunks(plan.source, chunk_size=chunk_size, limit=limit)
+        job.chunks = [[c.file, c.start, c.stop] for c in chunks]
+        exec_report.chunks = len(chunks)
         total = sum(len(c) for c in chunks) if all(c.stop >= 0 for c in chunks) else None
         if limit is not None and total is not None:
             total = min(total, limit)
@@ -96,6 +113,9 @@ def execute(plan: JobPlan, *, report: str | Path | None = None) -> JobResult:
                     progress.update(len(batch.ids))
                 if done:
                     break
+            row = exec_report.row("inline")
+            row.chunks += 1
+        exec_report.row("inline").events = nread
         progress.close()
         _lifecycle(plan, "end_job")
         _services(plan, "end_job")
@@ -120,6 +140,7 @@ def execute(plan: JobPlan, *, report: str | Path | None = None) -> JobResult:
         outputs=outputs,
         summaries=job.summaries,
         services={s.name: r for s in plan.services if (r := s.report()) is not None},
+        executor=exec_report.to_dict(),
     )
     if not job.quiet:
         print_reports(plan, result)
@@ -143,6 +164,13 @@ def print_reports(plan: JobPlan, result: JobResult, file: Any = None) -> None:
         print(f"Summary ---------- {label} ----------", file=out)
         for k, v in figures.items():
             print(f"Summary {k:<40} {v}", file=out)
+    ex = result.executor
+    if ex and ex.get("client_seconds"):  # a job run chunk by chunk (processes, dask, or with a journal)
+        from hepreco.executors.base import ExecutorCounts, ExecutorReport
+
+        rep = ExecutorReport(**{k: v for k, v in ex.items() if k not in ("rows", "client_share")})
+        rep.rows = {k: ExecutorCounts(**v) for k, v in ex.get("rows", {}).items()}
+        print(rep.format(), file=out)
     if result.outputs:
         print("Outputs: " + ", ".join(str(p) for p in result.outputs), file=out)
 
@@ -155,13 +183,30 @@ def prepare(
     overrides: Sequence[str | tuple[str, Any]] = (),
     quiet: bool = False,
     registry: Registry | None = None,
+    executor: str | Mapping[str, Any] | None = None,
+    executor_origin: str | Mapping[str, str] = "executor argument",
 ) -> JobPlan:
-    """Load and check a job config; raises ConfigError (every problem at once) before any event."""
+    """Load and check a job config; raises ConfigError (every problem at once) before any event.
+
+    ``executor`` (a kind or a mapping of ``executor:`` fields) is applied over the config's own
+    ``executor:`` key; ``executor_origin`` is what messages say set it (a text, or ``{field: flag}``).
+    """
     resolved = (
         config
         if isinstance(config, ResolvedConfig)
         else load_config(config, overrides=overrides, events=events, seed=seed)
     )
+    if executor is not None:
+        from hepreco.executors.config import apply_executor_options
+
+        apply_executor_options(resolved, executor, origin=executor_origin)
+    ex = resolved.data.get("executor")
+    ex = {"kind": ex} if isinstance(ex, str) else ex
+    if isinstance(ex, dict) and ex.get("kind") == "processes" and ex.get("start_method") in (None, "forkserver"):
+        from hepreco.executors.processes import start_forkserver
+
+        workers = ex.get("workers")
+        start_forkserver(workers if isinstance(workers, int) and workers > 0 else None)  # overlaps with the plan
     return build_plan(resolved, registry or get_registry(), quiet=quiet)
 
 
@@ -173,6 +218,7 @@ def run(
     quiet: bool = True,
     report: str | Path | None = None,
     set: Mapping[str, Any] | Sequence[str] | None = None,
+    executor: str | Mapping[str, Any] | None = None,
     **overrides: Any,
 ) -> JobResult:
     """Run a job from a notebook or script and return its reports, histograms and output paths.
@@ -183,6 +229,8 @@ def run(
         seed: like ``--seed``.
         quiet: no progress bar and no printed reports (the default here).
         report: write the reports as JSON to this file.
+        executor: how to run it, over the config's ``executor:`` key: ``"processes"`` or a mapping such
+            as ``{"kind": "dask", "workers": 4, "chunk_size": 10000}`` (see ``hepreco.executors``).
         set: overrides as ``{"modules.hitid.threshold": 0.9}`` or ``["modules.hitid.threshold=0.9"]``.
         **overrides: more overrides, with ``__`` for the dots: ``modules__hitid__threshold=0.9``.
 
@@ -198,5 +246,5 @@ def run(
     elif set is not None:
         ovr.extend(set)
     ovr.extend((k.replace("__", "."), v) for k, v in overrides.items())
-    plan = prepare(config, events=events, seed=seed, overrides=ovr, quiet=quiet)
+    plan = prepare(config, events=events, seed=seed, overrides=ovr, quiet=quiet, executor=executor)
     return execute(plan, report=report)

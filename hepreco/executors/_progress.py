@@ -1,0 +1,42 @@
+"""This module defines the progress bar of a job run by chunks: events, with the chunks done."""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from hepreco.core.build import JobPlan
+
+__all__ = ["ChunkProgress"]
+
+
+class ChunkProgress:
+    """A tqdm bar over events with ``chunks k/N`` beside it; it follows the Progress service's settings
+    (on when stderr is a terminal, off with ``--quiet``)."""
+
+    def __init__(self, plan: JobPlan, events: int | None, chunks: int) -> None:
+        self.chunks = chunks
+        self.done = 0
+        self._bar: Any = None
+        cfg = plan.services["Progress"].config
+        on = cfg.enabled if cfg.enabled is not None else sys.stderr.isatty()
+        if not on or plan.job.quiet:
+            return
+        from tqdm.auto import tqdm
+
+        self._bar = tqdm(
+            total=events, unit="ev", unit_scale=True, mininterval=cfg.min_interval, file=sys.stderr, dynamic_ncols=True
+        )
+        self._bar.set_postfix_str(f"chunks 0/{chunks}", refresh=False)
+
+    def update(self, events: int, chunks: int = 1) -> None:
+        self.done += chunks
+        if self._bar is not None:
+            self._bar.set_postfix_str(f"chunks {self.done}/{self.chunks}", refresh=False)
+            self._bar.update(events)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None

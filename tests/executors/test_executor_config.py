@@ -1,0 +1,59 @@
+"""The executor: key and the command-line flags: validated like the rest of the config, with suggestions."""
+
+import re
+
+import pytest
+import yaml
+
+import hepreco
+from hepreco.cli import main
+
+
+@pytest.fixture
+def job_file(make_job, tmp_path):
+    def write(**executor):
+        cfg = make_job("out")
+        if executor:
+            cfg["executor"] = executor
+        path = tmp_path / "job.yaml"
+        path.write_text(yaml.safe_dump(cfg, sort_keys=False))
+        return path
+
+    return write
+
+
+@pytest.mark.parametrize(
+    ("executor", "message"),
+    [
+        ({"kind": "proceses"}, "key 'executor.kind': unknown executor 'proceses' (did you mean 'processes'?)"),
+        ({"wokers": 2}, "key 'executor.wokers': unknown parameter 'wokers' (did you mean 'workers'?)"),
+        ({"workers": 0}, "key 'executor.workers': Input should be greater than 0"),
+        ({"kind": "processes", "scheduler": "tcp://h:1"}, "'scheduler' is for the dask executor"),
+    ],
+)
+def test_executor_key_errors(job_file, capsys, executor, message):
+    assert main(["validate", str(job_file(**executor))]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "job.yaml:" in err
+
+
+def test_flag_errors_name_the_flag(job_file, capsys):
+    assert main(["run", str(job_file()), "--workers", "0"]) == 2
+    assert "--workers, key 'executor.workers': Input should be greater than 0" in capsys.readouterr().err
+    assert main(["run", str(job_file()), "--executor", "dsak"]) == 2
+    assert "--executor, key 'executor.kind': unknown executor 'dsak' (did you mean 'dask'?)" in capsys.readouterr().err
+
+
+def test_flags_override_the_config_key(job_file, capsys, tmp_path):
+    path = job_file(kind="inline", chunk_size=3)
+    assert main(["run", str(path), "--executor", "processes", "--workers", "2", "--retries", "0"]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"ExecReport +12 +30 +0 +0 +0  processes \(2 workers\)", out), out
+    assert (tmp_path / "out" / "events.txt").exists()
+
+
+def test_string_form_and_python_api(make_job):
+    cfg = make_job("out")
+    cfg["executor"] = "processes"
+    plan = hepreco.core.runner.prepare(cfg, executor={"workers": 2})
+    assert (plan.executor.kind, plan.executor.workers, plan.executor.retries) == ("processes", 2, 1)
