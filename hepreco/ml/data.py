@@ -380,15 +380,7 @@ def _iter_parquet(path: str, products: Sequence[str], index: int, step_size: int
     available = list(pf.schema_arrow.names)
     doc = _document(path, True)
     cols = _columns_for(products, available, doc, path)
-    idcols = {
-        k: c
-        for k, c in (
-            ("run", _pick(RUN_NAMES, available)),
-            ("subrun", _pick(SUBRUN_NAMES, available)),
-            ("event", _pick(EVENT_NAMES, available)),
-        )
-        if c
-    }
+    idcols = _id_columns(available)
     wanted = list(dict.fromkeys([*cols.values(), *idcols.values()]))
     start = 0
     for rg in range(pf.num_row_groups):
@@ -400,6 +392,16 @@ def _iter_parquet(path: str, products: Sequence[str], index: int, step_size: int
         ids = _ids({k: arr[c] for k, c in idcols.items()}, n, start, index)
         yield DataBatch(ids, {name: arr[col] for name, col in cols.items()})
         start += n
+
+
+def _id_columns(available: Sequence[str]) -> dict[str, str]:
+    """The columns holding run, subrun and event numbers, for those a file has."""
+    found = {
+        "run": _pick(RUN_NAMES, available),
+        "subrun": _pick(SUBRUN_NAMES, available),
+        "event": _pick(EVENT_NAMES, available),
+    }
+    return {k: c for k, c in found.items() if c}
 
 
 def _find_tree(f: Any, tree: str | None, path: str) -> Any:
@@ -435,15 +437,7 @@ def _iter_root(path: str, products: Sequence[str], index: int, tree: str | None,
         available = list(t.keys())
         doc = _document(path, False, f)
         cols = _columns_for(products, available, doc, f"{path}:{t.name}")
-        idcols = {
-            k: c
-            for k, c in (
-                ("run", _pick(RUN_NAMES, available)),
-                ("subrun", _pick(SUBRUN_NAMES, available)),
-                ("event", _pick(EVENT_NAMES, available)),
-            )
-            if c
-        }
+        idcols = _id_columns(available)
         wanted = list(dict.fromkeys([*cols.values(), *idcols.values()]))
         total = int(t.num_entries)
         for start in range(0, total, step_size):
