@@ -89,7 +89,7 @@ class ChunkResult:
         output_summaries: the outputs' summaries for this chunk.
         inputs, skipped_inputs, history: what the source recorded while reading this chunk.
         worker: ``host:pid`` of the worker; seq: the chunk's rank among that worker's chunks.
-        seconds: the chunk's wall time on the worker.
+        seconds: the chunk's wall time on the worker; started: when it started (``time.time()``).
         error: why it failed (None when it did not).
     """
 
@@ -108,6 +108,7 @@ class ChunkResult:
     worker: str = ""
     seq: int = 0
     seconds: float = 0.0
+    started: float = 0.0
     executor: str = ""
     attempts: int = 1
     error: ChunkError | None = None
@@ -163,6 +164,7 @@ class _WorkerState:
         job.part_files = []
         job.chunk = {"index": task.index, "file": chunk.file, "start": chunk.start, "stop": chunk.stop}
         sched = Schedule(plan)
+        started = time.time()
         t0 = time.perf_counter()
         out_summaries: dict[str, dict[str, Any]] = {}
         try:
@@ -218,6 +220,7 @@ class _WorkerState:
             worker=worker_id(),
             seq=self.seq,
             seconds=sched.times.wall,
+            started=started,
             executor=task.executor,
             attempts=task.attempt,
         )

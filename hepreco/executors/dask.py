@@ -38,14 +38,16 @@ class _Cluster(Backend):
         self.client: Any = None
         self.cluster: Any = None
         self._config: Any = None
-        self.slots = 2 * (workers or os.cpu_count() or 1)
+        self._completed: Any = None
+        # every chunk is submitted at once: the scheduler queues them and hands a worker its next chunk
+        # without waiting for the client (whose view of a finished chunk can lag by a second when the
+        # worker's next chunk holds the GIL in compiled code)
+        self.slots = 1 << 30
 
     def start(self) -> None:
         distributed = _import_distributed()
         if self.scheduler:
             self.client = distributed.Client(self.scheduler)
-            n = sum(w.get("nthreads", 1) for w in self.client.scheduler_info()["workers"].values())
-            self.slots = 2 * max(1, n)
         else:
             n = self.workers or os.cpu_count() or 1
             # the workers fork from a process that has imported distributed and hepreco and built the
@@ -70,6 +72,7 @@ class _Cluster(Backend):
             finally:
                 quiet.setLevel(level)
             self.client = distributed.Client(self.cluster)
+        self._completed = distributed.as_completed()
         if self.dashboard_address is not None or self.scheduler:
             try:
                 self.dashboard = self.client.dashboard_link
@@ -79,12 +82,12 @@ class _Cluster(Backend):
     def submit(self, task: ChunkTask) -> Any:
         self._job_id = task.job_id
         key = f"hepreco-{task.job_id[:12]}-chunk{task.index}-try{task.attempt}"
-        return self.client.submit(run_task, task, key=key, pure=False)
+        fut = self.client.submit(run_task, task, key=key, pure=False)
+        self._completed.add(fut)
+        return fut
 
     def wait(self, futures: Collection[Any]) -> Collection[Any]:
-        distributed = _import_distributed()
-        done, _ = distributed.wait(list(futures), return_when="FIRST_COMPLETED")
-        return done
+        return self._completed.next_batch(block=True)  # type: ignore[no-any-return]
 
     def result(self, future: Any) -> ChunkResult:
         distributed = _import_distributed()
