@@ -44,13 +44,18 @@ def _job_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("config", help="the job config (YAML)")
     p.add_argument("-n", "--events", type=int, default=None, help="stop after N events (sets source.events)")
     p.add_argument("--seed", type=int, default=None, help="the job seed")
+    add_set_argument(p)
+
+
+def add_set_argument(p: argparse.ArgumentParser, example: str = "") -> None:
+    """The repeatable ``--set KEY.PATH=VALUE`` override flag, shared by every command that reads a config."""
     p.add_argument(
         "--set",
         dest="overrides",
         action="append",
         default=[],
         metavar="KEY.PATH=VALUE",
-        help="override a config value (YAML-typed); repeatable",
+        help="override a config value (YAML-typed); repeatable" + (f", e.g. --set {example}" if example else ""),
     )
 
 

@@ -5,21 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from hepreco.cli import EXIT_CONFIG, EXIT_OK, args, command
+from hepreco.cli import EXIT_CONFIG, EXIT_OK, add_set_argument, args, command
 
 __all__: list[str] = []
 
 
 def _common(p: argparse.ArgumentParser, what: str) -> None:
     p.add_argument("config", help=f"the {what} config (YAML)")
-    p.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY.PATH=VALUE",
-        help="override a config value (YAML-typed); repeatable, e.g. --set training.epochs=5",
-    )
+    add_set_argument(p, "training.epochs=5")
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
 
 
