@@ -312,6 +312,8 @@ def build_plan(resolved: ResolvedConfig, registry: Registry, *, quiet: bool = Fa
 
     # --- selections ---------------------------------------------------------------------------
     for label, mod in modules.items():
+        if mod.kind not in ("analyzer", "output"):  # only end-path modules have the path selection
+            continue
         sel = getattr(mod.config, "select", None)
         for i, pname in enumerate(sel or []):
             if pname not in paths:

@@ -483,7 +483,11 @@ def final_metrics(
         out["mse"] = float(np.mean((p - t) ** 2))
     else:
         t = np.asarray(data.target)
-        out["accuracy"] = float((np.asarray(pred).argmax(axis=1) == t).mean())
+        right = np.asarray(pred).argmax(axis=1) == t
+        m = np.ones(t.shape, dtype=bool) if data.mask is None else np.asarray(data.mask).astype(bool).reshape(t.shape)
+        out["accuracy"] = float(right[m].mean()) if m.any() else float("nan")  # over the elements the loss counts
+        for k in np.unique(t[m]).tolist():  # per-class recall: the fraction of class k predicted as k
+            out[f"recall_class_{k}"] = float(right[m & (t == k)].mean())
     return out
 
 

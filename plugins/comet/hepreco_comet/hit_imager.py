@@ -29,7 +29,12 @@ class HitImager(hepreco.Producer):
     index within the event of the pixel's earliest hit, -1 empty; with ``inverse_map``), ``target`` and
     ``turn_target`` (events x H x W uint8: signal/background, and 0 background / 1 first-turn / 2
     later-turn signal; with ``targets``), ``mask`` (events x H x W bool, the sense-wire mask; with
-    ``mask``).
+    ``mask``), ``occupied`` (events x H x W bool, the pixels holding an imaged hit; with ``occupied``).
+
+    With ``select`` (a per-hit bool product, e.g. a hit classifier's ``selected``) only the selected hits
+    are imaged: the second imager of the reconstruction chain, whose image of the kept hits the turn-1
+    extractor reads. ``hit_pixel`` and ``pixel_hit`` still index the event's full hit list (unselected
+    hits have pixel -1).
     """
 
     class Config(hepreco.ModuleConfig):
@@ -51,11 +56,15 @@ class HitImager(hepreco.Producer):
         """Put the per-pixel training targets ``target`` and ``turn_target`` (needs the truth fields)."""
         mask: bool = False
         """Put the sense-wire mask per event (it is the same for every event of a layout)."""
+        occupied: bool = False
+        """Put ``occupied``, the mask of the pixels holding an imaged hit (a loss over the hits only)."""
+        select: InputTag | None = None
+        """A per-hit bool product (jagged like the hits): image only the hits where it is true."""
         bad_hits: Literal["error", "drop"] = "error"
         """Hits with a wire id outside the CDC, or a NaN/negative time or deposit: stop with an error that
         names the event, or drop them and count them in the summary."""
 
-    produces = ("image", "hit_pixel", "pixel_hit", "target", "turn_target", "mask")
+    produces = ("image", "hit_pixel", "pixel_hit", "target", "turn_target", "mask", "occupied")
 
     def products(self) -> tuple[str, ...]:
         c = self.config
@@ -66,11 +75,13 @@ class HitImager(hepreco.Producer):
             out += ["target", "turn_target"]
         if c.mask:
             out.append("mask")
+        if c.occupied:
+            out.append("occupied")
         return tuple(out)
 
     def begin_job(self) -> None:
         self.layout = image_layout(self.config.layout, geometry_from(self.services), xy_size=self.config.xy_size)
-        self.counts = {"events": 0, "hits": 0, "imaged": 0, "shared_pixel": 0, "cut_edep": 0}
+        self.counts = {"events": 0, "hits": 0, "imaged": 0, "shared_pixel": 0, "cut_edep": 0, "not_selected": 0}
         self.dropped = dict.fromkeys(("wire", "time", "edep"), 0)
 
     def produce(self, events: hepreco.Events) -> None:
@@ -78,6 +89,22 @@ class HitImager(hepreco.Producer):
         hits = events[c.hits]
         fields = ("wire", "drift_time", "edep") + (("is_signal", "turn") if c.targets else ())
         offsets, flat = flat_hits(hits, fields, product=str(c.hits))
+        all_offsets, n_all = offsets, int(offsets[-1])
+        chosen = None
+        if c.select is not None:
+            s_off, s_flat = flat_hits(ak.zip({"s": events[c.select]}), ("s",), product=str(c.select))
+            if not np.array_equal(s_off, offsets):
+                ev = int(np.flatnonzero(np.diff(s_off) != np.diff(offsets))[0])
+                msg = (
+                    f"{event_name(events, ev)}: '{c.select}' has {int(s_off[ev + 1] - s_off[ev])} entries but "
+                    f"'{c.hits}' has {int(offsets[ev + 1] - offsets[ev])} hits"
+                )
+                raise ValueError(msg)
+            chosen = np.flatnonzero(s_flat["s"].astype(bool))
+            flat = {k: v[chosen] for k, v in flat.items()}
+            ev_of = np.repeat(np.arange(len(events)), np.diff(offsets))[chosen]
+            offsets = np.zeros(len(events) + 1, dtype=np.int64)
+            np.cumsum(np.bincount(ev_of, minlength=len(events)), out=offsets[1:])
         out = make_images(
             offsets,
             flat["wire"],
@@ -98,8 +125,9 @@ class HitImager(hepreco.Producer):
                 ev = int(np.searchsorted(offsets, i, side="right") - 1)
                 code = int(out.status[i])
                 value = {1: flat["wire"], 2: flat["drift_time"], 3: flat["edep"]}[code][i]
+                k = int(chosen[i]) if chosen is not None else i
                 msg = (
-                    f"{event_name(events, ev)}: hit {i - offsets[ev]} of '{c.hits}' has a {STATUS_NAMES[code]} "
+                    f"{event_name(events, ev)}: hit {k - all_offsets[ev]} of '{c.hits}' has a {STATUS_NAMES[code]} "
                     f"({value!r}); {int(bad.sum())} bad hit(s) in this batch. Set bad_hits: drop to drop and "
                     "count them instead."
                 )
@@ -107,20 +135,35 @@ class HitImager(hepreco.Producer):
             for code, key in ((1, "wire"), (2, "time"), (3, "edep")):
                 self.dropped[key] += int(np.sum(out.status == code))
         self.counts["events"] += len(events)
-        self.counts["hits"] += int(offsets[-1])
+        self.counts["hits"] += n_all
         self.counts["imaged"] += int(np.sum(out.status == 0))
         self.counts["cut_edep"] += int(np.sum(out.status == CUT_EDEP))
         self.counts["shared_pixel"] += int(out.n_shared.sum())
-        counts = np.diff(offsets)
+        hit_pixel, pixel_hit = out.hit_pixel, out.pixel_hit
+        if chosen is not None:  # back to the indices of the full hit list
+            self.counts["not_selected"] += n_all - chosen.size
+            hit_pixel = np.full(n_all, -1, dtype=np.int32)
+            hit_pixel[chosen] = out.hit_pixel
+            if c.inverse_map and chosen.size:
+                local = chosen - np.repeat(all_offsets[:-1], np.diff(offsets))  # index in the full event
+                ev_base = offsets[:-1].reshape(-1, 1, 1)  # pixel_hit indexes the event's selected hits
+                sub = np.clip(pixel_hit + ev_base, 0, chosen.size - 1)
+                pixel_hit = np.where(pixel_hit >= 0, local[sub], -1).astype(np.int32)
+        counts = np.diff(all_offsets)
         events.put("image", out.image)
-        events.put("hit_pixel", ak.unflatten(out.hit_pixel, counts))
+        events.put("hit_pixel", ak.unflatten(hit_pixel, counts))
         if c.inverse_map:
-            events.put("pixel_hit", out.pixel_hit)
+            events.put("pixel_hit", pixel_hit)
         if c.targets:
             events.put("target", out.target_signal)
             events.put("turn_target", out.target_turn)
         if c.mask:
             events.put("mask", np.broadcast_to(self.layout.sense_mask, (len(events), *self.layout.shape)).copy())
+        if c.occupied:
+            occupied = np.zeros((len(events), self.layout.n_pixels), dtype=bool)
+            ok = out.hit_pixel >= 0
+            occupied[np.repeat(np.arange(len(events)), np.diff(offsets))[ok], out.hit_pixel[ok]] = True
+            events.put("occupied", occupied.reshape(len(events), *self.layout.shape))
 
     def end_job(self) -> None:
         n = self.counts
@@ -132,6 +175,8 @@ class HitImager(hepreco.Producer):
         }
         if n["hits"]:
             figures["fraction_sharing_a_pixel"] = round(n["shared_pixel"] / n["hits"], 5)
+        if self.config.select is not None:
+            figures["hits_not_selected"] = n["not_selected"]
         if self.config.bad_hits == "drop":
             figures.update({f"dropped_bad_{k}": v for k, v in self.dropped.items()})
         self.summary(**figures)

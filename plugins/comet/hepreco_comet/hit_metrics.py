@@ -29,9 +29,16 @@ class HitClassificationMetrics(hepreco.Analyzer):
     over events, both after the energy cut (hits with ``edep > edep_max`` removed) and against the whole
     data (removed hits count as rejected). Scanned over ``thresholds`` cut values of the score: ROC curve,
     acceptance and rejection vs cut, the working point for ``target_acceptance``; per-hit AUC. For
-    ``task: turn1`` the positives are first-turn signal hits and the negatives later-turn signal hits.
-    All sums are kept in histograms (Histograms service), so they merge across batches and processes.
+    ``task: turn1`` the positives are first-turn signal hits and the negatives later-turn signal hits;
+    for ``task: turn1_all`` the negatives are all the other hits (later-turn signal and background), the
+    figure for the purity of a turn-1 selection run on every hit. With ``cut`` the figures at that cut
+    (a module's own working point) are reported too.
+    All sums are kept in histograms (Histograms service), so they merge across batches and processes
+    exactly (``summary_from_histograms``: under a chunked executor the summary and plots are made once,
+    from the merged histograms).
     """
+
+    summary_from_histograms = True
 
     class Config(hepreco.Analyzer.Config):
         hits: InputTag = InputTag("source:hits")
@@ -44,8 +51,12 @@ class HitClassificationMetrics(hepreco.Analyzer):
         """Range of the scanned cut values (before ``invert``)."""
         thresholds: int = Field(201, ge=2)
         """Cut values scanned, evenly spaced over ``score_range``."""
-        task: Literal["signal", "turn1"] = "signal"
-        """``signal``: signal vs background hits; ``turn1``: first-turn vs later-turn signal hits."""
+        task: Literal["signal", "turn1", "turn1_all"] = "signal"
+        """``signal``: signal vs background hits; ``turn1``: first-turn vs later-turn signal hits;
+        ``turn1_all``: first-turn signal hits vs all other hits."""
+        cut: float | None = None
+        """Also report acceptance and rejection at this cut on the score (the largest scanned cut value
+        not above it; e.g. the classifier module's own ``cut``)."""
         edep_max: float | None = Field(255.0, gt=0)
         """The preprocessing energy cut that defines "after the cut" (null: no cut)."""
         target_acceptance: float = Field(0.99, gt=0, le=1)
@@ -99,8 +110,11 @@ class HitClassificationMetrics(hepreco.Analyzer):
         sig = flat["is_signal"].astype(bool)
         if c.task == "signal":
             pos, neg = sig, ~sig
-        else:
+        elif c.task == "turn1":
             pos, neg = sig & (flat["turn"] <= 1), sig & (flat["turn"] > 1)
+        else:
+            pos = sig & (flat["turn"] <= 1)
+            neg = ~pos
         kept = np.ones(sig.size, dtype=bool) if c.edep_max is None else flat["edep"] <= c.edep_max
         bad = kept & (pos | neg) & ~np.isfinite(score)
         if bad.any():
@@ -148,7 +162,21 @@ class HitClassificationMetrics(hepreco.Analyzer):
         f = scan.cut_fraction()
         i = int(wp["index"])
         nan = float("nan")
-        names = ("signal", "background") if c.task == "signal" else ("turn-1", "turn>1")
+        names = {"signal": ("signal", "background"), "turn1": ("turn-1", "turn>1"), "turn1_all": ("turn-1", "other")}[
+            c.task
+        ]
+        at_cut: dict[str, Any] = {}
+        if c.cut is not None:
+            s_cut = -c.cut if c.invert else c.cut
+            j = int(np.searchsorted(self._t, s_cut, side="right") - 1)
+            if j >= 0:
+                at_cut = {
+                    "cut": c.cut,
+                    f"{names[0]}_acceptance_at_cut": round(float(scan.acceptance()[j]), 5),
+                    f"{names[1]}_rejection_at_cut": round(float(scan.rejection()[j]), 5),
+                    f"{names[0]}_acceptance_whole_at_cut": round(float(scan.acceptance(whole=True)[j]), 5),
+                    f"{names[1]}_rejection_whole_at_cut": round(float(scan.rejection(whole=True)[j]), 5),
+                }
         return {
             "task": c.task,
             "events": int(scan.n_events_pos[1]),
@@ -160,6 +188,7 @@ class HitClassificationMetrics(hepreco.Analyzer):
             f"{names[0]}_acceptance_whole": round(float(scan.acceptance(whole=True)[i]), 5) if i >= 0 else nan,
             f"{names[1]}_rejection_whole": round(float(scan.rejection(whole=True)[i]), 5) if i >= 0 else nan,
             f"{names[1]}_fraction_removed_by_energy_cut": round(f, 5),
+            **at_cut,
         }
 
     def end_job(self) -> None:

@@ -56,7 +56,9 @@ def plot_metrics(
     plt = _plt()
     import mplhep
 
-    pos_name, neg_name = ("signal", "background") if task == "signal" else ("turn-1", "turn>1")
+    pos_name, neg_name = {"signal": ("signal", "background"), "turn1_all": ("turn-1", "other hits")}.get(
+        task, ("turn-1", "turn>1")
+    )
     paths = []
     fig, ax = plt.subplots(figsize=(8, 7))
     ax.plot(scan.acceptance(), scan.rejection(), label="after the energy cut")

@@ -8,6 +8,7 @@ from pathlib import Path
 import hepreco
 from hepreco_comet.dncnn import DNCNN, DNCNN_DENOISER
 from hepreco_comet.dncnn_classifier import DnCNNHitClassifier
+from hepreco_comet.event_display import EventDisplay
 from hepreco_comet.gbdt import GBDT, HitFeatures
 from hepreco_comet.gbdt_classifier import GBDTHitClassifier
 from hepreco_comet.hit_imager import HitImager
@@ -16,6 +17,7 @@ from hepreco_comet.service import CDCGeometry
 from hepreco_comet.signal_image import SignalImage
 from hepreco_comet.sim_validation import SimValidation
 from hepreco_comet.source import CDCSimSource
+from hepreco_comet.turn1 import TURN1, Turn1Extractor
 
 __all__ = ["hepreco_builtin_checkpoints", "hepreco_models", "hepreco_modules", "hepreco_services", "hepreco_sources"]
 
@@ -32,18 +34,21 @@ def hepreco_modules() -> list[type]:
         HitFeatures,
         DnCNNHitClassifier,
         GBDTHitClassifier,
+        Turn1Extractor,
+        EventDisplay,
     ]
 
 
 @hepreco.hookimpl
 def hepreco_models() -> list[object]:
-    return [DNCNN, DNCNN_DENOISER, GBDT]
+    return [DNCNN, DNCNN_DENOISER, GBDT, TURN1]
 
 
 @hepreco.hookimpl
 def hepreco_builtin_checkpoints() -> dict[str, str]:
-    """``builtin:comet-dncnn`` and ``builtin:comet-gbdt``: the checkpoints shipped in ``checkpoints/``."""
-    return {name: str(CHECKPOINTS / name) for name in ("comet-dncnn", "comet-gbdt")}
+    """``builtin:comet-dncnn``, ``builtin:comet-gbdt`` and ``builtin:comet-turn1``: the checkpoints shipped
+    in ``checkpoints/``."""
+    return {name: str(CHECKPOINTS / name) for name in ("comet-dncnn", "comet-gbdt", "comet-turn1")}
 
 
 @hepreco.hookimpl
