@@ -11,8 +11,10 @@ from hepreco_comet.dncnn_classifier import DnCNNHitClassifier
 from hepreco_comet.event_display import EventDisplay
 from hepreco_comet.gbdt import GBDT, HitFeatures
 from hepreco_comet.gbdt_classifier import GBDTHitClassifier
+from hepreco_comet.helix_fit import HelixFit
 from hepreco_comet.hit_imager import HitImager
 from hepreco_comet.hit_metrics import HitClassificationMetrics
+from hepreco_comet.momentum_resolution import MomentumResolution
 from hepreco_comet.service import CDCGeometry
 from hepreco_comet.signal_image import SignalImage
 from hepreco_comet.sim_validation import SimValidation
@@ -34,6 +36,8 @@ def hepreco_modules() -> list[type]:
         HitFeatures,
         DnCNNHitClassifier,
         GBDTHitClassifier,
+        HelixFit,
+        MomentumResolution,
         Turn1Extractor,
         EventDisplay,
     ]

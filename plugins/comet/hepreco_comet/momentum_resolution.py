@@ -1,0 +1,324 @@
+"""This module defines MomentumResolution: the resolution of a helix fit's momentum against the simulation's truth.
+
+Every sum lives in histograms booked with the Histograms service, so the figures merge exactly across
+batches and processes (``summary_from_histograms``). :func:`resolution_figures` turns a residual histogram
+into the figures: mean and RMS (exact, from the sums), median and the half-width of the central 68% interval
+(interpolated in the cumulative histogram, flow bins included), and a Gaussian fit of the core.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import awkward as ak
+import hist
+import numpy as np
+from pydantic import Field, model_validator
+
+import hepreco
+from hepreco import InputTag
+
+__all__ = [
+    "MomentumResolution",
+    "gaussian_core",
+    "histogram_quantile",
+    "plot_momentum_resolution",
+    "resolution_figures",
+]
+
+_QUANTITIES = ["pt", "p"]
+_COUNTS = ["events", "with_truth", "valid", "valid_with_p"]
+_SUMS = ["n", "sum", "sum2"]
+
+
+def histogram_quantile(counts: np.ndarray, edges: np.ndarray, q: float) -> float:
+    """The ``q`` quantile of a histogram with flow bins: ``counts`` has ``len(edges) + 1`` entries (underflow,
+    the bins, overflow); linear inside a bin, NaN when the quantile lies in a flow bin or there are no entries.
+
+    Examples:
+        >>> histogram_quantile(np.array([0, 1, 1, 1, 1, 0]), np.array([0.0, 1, 2, 3, 4]), 0.5)
+        2.0
+    """
+    counts = np.asarray(counts, dtype=np.float64)
+    total = counts.sum()
+    if total <= 0:
+        return float("nan")
+    target = q * total
+    cum = np.cumsum(counts)
+    i = int(np.searchsorted(cum, target, side="left"))
+    if i == 0 or i >= len(counts) - 1:
+        return float("nan")
+    below = cum[i - 1]
+    frac = (target - below) / counts[i] if counts[i] > 0 else 0.0
+    return float(edges[i - 1] + frac * (edges[i] - edges[i - 1]))
+
+
+def gaussian_core(counts: np.ndarray, edges: np.ndarray, mean: float, sigma: float) -> tuple[float, float]:
+    """``(mean, sigma)`` of a Gaussian fitted to the core of a histogram (no flow bins): a parabola in
+    ``log(counts)`` weighted by the counts over the bins within 1.5 sigma of the mean, iterated from the
+    given start three times; NaN when fewer than three bins are filled or the parabola opens upwards.
+
+    Examples:
+        >>> edges = np.linspace(-5, 5, 51)
+        >>> x = 0.5 * (edges[1:] + edges[:-1])
+        >>> mu, s = gaussian_core(1e4 * np.exp(-0.5 * ((x - 0.3) / 1.2) ** 2), edges, 0.0, 1.0)
+        >>> round(mu, 6), round(s, 6)
+        (0.3, 1.2)
+    """
+    counts = np.asarray(counts, dtype=np.float64)
+    x = 0.5 * (edges[1:] + edges[:-1])
+    nan = (float("nan"), float("nan"))
+    if not (np.isfinite(mean) and np.isfinite(sigma) and sigma > 0):
+        return nan
+    for _ in range(3):
+        m = (np.abs(x - mean) <= 1.5 * sigma) & (counts > 0)
+        if m.sum() < 3:
+            return nan
+        # log n = c0 + c1 x + c2 x^2 with weights n (the variance of log n is ~1/n)
+        xs = x[m] - mean
+        w = np.sqrt(counts[m])
+        a = np.stack([np.ones_like(xs), xs, xs * xs], axis=1) * w[:, None]
+        c = np.linalg.lstsq(a, np.log(counts[m]) * w, rcond=None)[0]
+        if c[2] >= 0:
+            return nan
+        sigma_new = float(np.sqrt(-0.5 / c[2]))
+        mean = float(mean - 0.5 * c[1] / c[2])
+        if not (np.isfinite(mean) and np.isfinite(sigma_new)):
+            return nan
+        sigma = sigma_new
+    return mean, sigma
+
+
+def resolution_figures(counts: np.ndarray, edges: np.ndarray, n: float, total: float, total2: float) -> dict:
+    """The figures of one residual histogram (``counts`` with flow bins) and its exact sums."""
+    nan = float("nan")
+    mean = total / n if n > 0 else nan
+    rms = float(np.sqrt(max(total2 / n - mean * mean, 0.0))) if n > 0 else nan
+    q16, q50, q84 = (histogram_quantile(counts, edges, q) for q in (0.15865525393145707, 0.5, 0.8413447460685429))
+    sigma68 = 0.5 * (q84 - q16)
+    g_mean, g_sigma = gaussian_core(counts[1:-1], edges, q50, sigma68)
+    outside = float(counts[0] + counts[-1]) / n if n > 0 else nan
+    return {
+        "mean": mean,
+        "rms": rms,
+        "median": q50,
+        "sigma68": sigma68,
+        "gauss_mean": g_mean,
+        "gauss_sigma": g_sigma,
+        "outside_range": outside,
+    }
+
+
+class MomentumResolution(hepreco.Analyzer):
+    """The momentum resolution of a ``comet.HelixFit``: fitted minus true pT and p of the signal electron.
+
+    Histograms (Histograms service, merged across batches and processes): ``residuals`` (fit x quantity
+    ``pt``/``p`` x fit - truth in MeV/c, with flow bins), ``momentum`` (fit x fitted/true pT and p),
+    ``counts`` (events, events with a true signal electron, valid fits, valid fits with p) and ``sums``
+    (entries, sum and sum of squares of the residuals: the exact mean and RMS). Only events with a true
+    signal electron and a valid fit enter the residuals; ``p`` only where the fit has z.
+
+    Summary (MeV/c): ``events``, ``valid_fraction`` (valid fits per event with a true signal electron),
+    ``p_fraction`` (valid fits with p, same denominator), and per quantity ``pt_``/``p_``: ``mean``,
+    ``rms``, ``median``, ``sigma68`` (half the central 68% interval: the core resolution), ``gauss_mean`` and
+    ``gauss_sigma`` (a Gaussian fitted to the core within 1.5 sigma), ``outside_range`` (the fraction of
+    residuals beyond ``range``, which still count in the quantiles). With ``reference`` the same for a
+    second fit (e.g. of the truth-selected hits) with the prefix ``reference_``, both drawn in one plot.
+
+    The truth is the electron's momentum at its vertex in the stopping target: the fit measures it in the
+    chamber, after the rest of the target disk, any other disks crossed and the inner wall, so the residuals
+    have a negative offset and a low tail (energy loss, bremsstrahlung) besides the fit's resolution.
+    """
+
+    summary_from_histograms = True
+
+    class Config(hepreco.Analyzer.Config):
+        fit: InputTag = InputTag("fit")
+        """The fit record (``comet.HelixFit``: fields ``pt``, ``p``, ``valid``)."""
+        reference: InputTag | None = None
+        """A second fit record to compare with (e.g. the fit of the truth-selected hits)."""
+        truth: InputTag = InputTag("source:signal")
+        """The true signal electron (fields ``px``, ``py``, ``pz`` in MeV/c; ``has_signal`` when present)."""
+        range: tuple[float, float] = (-10.0, 10.0)
+        """Range of the fit - truth histograms (MeV/c)."""
+        bins: int = Field(400, ge=10)
+        """Bins of the fit - truth histograms."""
+        momentum_range: tuple[float, float] = (60.0, 120.0)
+        """Range of the fitted and true momentum histograms (MeV/c)."""
+        momentum_bins: int = Field(240, ge=10)
+        """Bins of the momentum histograms."""
+        plot_dir: str | None = None
+        """Directory for the PNG plots (residuals of pT and p, the momentum spectra)."""
+
+        @model_validator(mode="after")
+        def _check_ranges(self) -> MomentumResolution.Config:
+            for name in ("range", "momentum_range"):
+                lo, hi = getattr(self, name)
+                if not lo < hi:
+                    msg = f"{name} must be increasing, got {[lo, hi]}"
+                    raise ValueError(msg)
+            return self
+
+    @property
+    def fits(self) -> list[str]:
+        return ["fit", "reference"] if self.config.reference is not None else ["fit"]
+
+    def begin_job(self) -> None:
+        c = self.config
+        fit_axis = hist.axis.StrCategory(self.fits, name="fit")
+        self.h_res = self.book(
+            "residuals",
+            hist.Hist(
+                fit_axis,
+                hist.axis.StrCategory(_QUANTITIES, name="quantity"),
+                hist.axis.Regular(c.bins, *c.range, name="residual", label="fit - truth [MeV/c]"),
+                storage=hist.storage.Double(),
+            ),
+        )
+        self.h_mom = self.book(
+            "momentum",
+            hist.Hist(
+                fit_axis,
+                hist.axis.StrCategory(["fit_pt", "fit_p", "true_pt", "true_p"], name="quantity"),
+                hist.axis.Regular(c.momentum_bins, *c.momentum_range, name="momentum", label="momentum [MeV/c]"),
+                storage=hist.storage.Double(),
+            ),
+        )
+        self.h_counts = self.book(
+            "counts",
+            hist.Hist(fit_axis, hist.axis.StrCategory(_COUNTS, name="quantity"), storage=hist.storage.Double()),
+        )
+        self.h_sums = self.book(
+            "sums",
+            hist.Hist(
+                fit_axis,
+                hist.axis.StrCategory(_QUANTITIES, name="quantity"),
+                hist.axis.StrCategory(_SUMS, name="sum"),
+                storage=hist.storage.Double(),
+            ),
+        )
+
+    @staticmethod
+    def _column(record: ak.Array, name: str, fill: Any, tag: InputTag) -> np.ndarray:
+        if name not in ak.fields(record):
+            msg = f"product '{tag}' has no field '{name}' (fields: {', '.join(ak.fields(record))})"
+            raise ValueError(msg)
+        return ak.to_numpy(ak.fill_none(record[name], fill))
+
+    def analyze(self, events: hepreco.Events) -> None:
+        c = self.config
+        truth = events[c.truth]
+        px, py, pz = (self._column(truth, k, np.nan, c.truth).astype(np.float64) for k in ("px", "py", "pz"))
+        has = np.isfinite(px) & np.isfinite(py) & np.isfinite(pz)
+        if "has_signal" in ak.fields(truth):
+            has &= self._column(truth, "has_signal", False, c.truth).astype(bool)
+        pt_true = np.hypot(px, py)
+        p_true = np.sqrt(px * px + py * py + pz * pz)
+        for name, tag in zip(self.fits, (c.fit, c.reference), strict=False):
+            fit = events[tag]
+            pt = self._column(fit, "pt", np.nan, tag).astype(np.float64)
+            p = self._column(fit, "p", np.nan, tag).astype(np.float64)
+            valid = self._column(fit, "valid", False, tag).astype(bool) & has & np.isfinite(pt)
+            with_p = valid & np.isfinite(p)
+            counts = self.h_counts.view()
+            i = self.fits.index(name)
+            counts[i] += [len(events), has.sum(), valid.sum(), with_p.sum()]
+            sums = self.h_sums.view()
+            for j, (sel, fitted, true) in enumerate(((valid, pt, pt_true), (with_p, p, p_true))):
+                r = fitted[sel] - true[sel]
+                self.h_res.fill(fit=name, quantity=_QUANTITIES[j], residual=r)
+                sums[i, j] += [r.size, r.sum(), np.sum(r * r)]
+                self.h_mom.fill(fit=name, quantity=f"fit_{_QUANTITIES[j]}", momentum=fitted[sel])
+                self.h_mom.fill(fit=name, quantity=f"true_{_QUANTITIES[j]}", momentum=true[sel])
+
+    # --- results ---------------------------------------------------------------------------------
+    def results(self) -> dict[str, Any]:
+        """The figures of the summary, from the (mergeable) histograms."""
+        out: dict[str, Any] = {}
+        edges = self.h_res.axes["residual"].edges
+        nan = float("nan")
+        for i, name in enumerate(self.fits):
+            prefix = "" if name == "fit" else "reference_"
+            ev, with_truth, valid, with_p = self.h_counts.view()[i]
+            out[f"{prefix}events"] = int(ev)
+            out[f"{prefix}events_with_truth"] = int(with_truth)
+            out[f"{prefix}valid_fraction"] = round(valid / with_truth, 5) if with_truth else nan
+            out[f"{prefix}p_fraction"] = round(with_p / with_truth, 5) if with_truth else nan
+            for j, q in enumerate(_QUANTITIES):
+                counts = self.h_res.view(flow=True)[i, j]
+                n, s, s2 = self.h_sums.view()[i, j]
+                figs = resolution_figures(counts, edges, n, s, s2)
+                for key, value in figs.items():
+                    out[f"{prefix}{q}_{key}"] = round(float(value), 5) if np.isfinite(value) else nan
+        return out
+
+    def end_job(self) -> None:
+        figures = self.results()
+        self.summary(**figures)
+        if self.config.plot_dir:
+            c = self.config
+            names = {"fit": str(c.fit), "reference": str(c.reference)}
+            plot_momentum_resolution(Path(c.plot_dir), self.label, self.h_res, self.h_mom, figures, names=names)
+
+
+# --- plots --------------------------------------------------------------------------------------------
+
+
+def plot_momentum_resolution(
+    out_dir: Path,
+    label: str,
+    h_res: Any,
+    h_mom: Any,
+    figures: dict[str, Any],
+    *,
+    names: dict[str, str] | None = None,
+) -> list[Path]:
+    """Residuals of pT and p (each fit, with its median, sigma68 and Gaussian core) and the momentum spectra;
+    ``names`` gives the legend name of each fit category (``fit``, ``reference``)."""
+    from hepreco_comet.plotting import _plt, _save
+
+    plt = _plt()
+    import mplhep
+
+    fits = list(h_res.axes["fit"])
+    names = {"fit": "fit", "reference": "reference", **(names or {})}
+    paths = []
+    fig, axs = plt.subplots(1, 2, figsize=(15, 6.5))
+    for ax, q, title in zip(axs, _QUANTITIES, ("$p_T$", "$p$"), strict=True):
+        for name in fits:
+            prefix = "" if name == "fit" else "reference_"
+            h = h_res[name, q, :]
+            if h.sum() <= 0:
+                continue
+            s68 = figures.get(f"{prefix}{q}_sigma68", float("nan"))
+            gs = figures.get(f"{prefix}{q}_gauss_sigma", float("nan"))
+            med = figures.get(f"{prefix}{q}_median", float("nan"))
+            mplhep.histplot(
+                h,
+                ax=ax,
+                yerr=False,
+                label=f"{names[name]}: median {med:.2f}, $\\sigma_{{68}}$ {s68:.2f}, core {gs:.2f}",
+            )
+        ax.set_xlabel(f"{title} fit $-$ truth [MeV/c]")
+        ax.set_ylabel("events")
+        ax.set_yscale("log")
+        ax.legend(fontsize=11, loc="upper left")
+    fig.suptitle(f"{label}: momentum resolution", fontsize=16)
+    paths.append(_save(fig, out_dir / f"{label}_residuals.png"))
+
+    fig, axs = plt.subplots(1, 2, figsize=(15, 6.5))
+    for ax, q, title in zip(axs, _QUANTITIES, ("$p_T$", "$p$"), strict=True):
+        for name in fits:
+            h = h_mom[name, f"fit_{q}", :]
+            if h.sum() > 0:
+                mplhep.histplot(h, ax=ax, yerr=False, label=f"{names[name]}")
+        h = h_mom[fits[0], f"true_{q}", :]
+        if h.sum() > 0:
+            mplhep.histplot(h, ax=ax, yerr=False, color="k", ls="--", label="truth (at the vertex)")
+        ax.set_xlabel(f"{title} [MeV/c]")
+        ax.set_ylabel("events")
+        ax.set_yscale("log")
+        ax.legend(fontsize=12, loc="upper left")
+    paths.append(_save(fig, out_dir / f"{label}_momentum.png"))
+    return paths
