@@ -110,7 +110,8 @@ def _run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--skip-bad-files",
         action="store_true",
-        help="go on past input files that cannot be read (sets source.skip_bad_files); they are listed at the end",
+        help="go on past bad input (sets source.skip_bad_files): input files that cannot be read, or for generated "
+        "events a chunk that still fails after its retries; what was skipped is listed at the end",
     )
     _executor_args(p)
 

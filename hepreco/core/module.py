@@ -183,6 +183,11 @@ class _SourceConfig(ModuleConfig):
     """Stop after this many events (all when unset). ``-n/--events`` on the command line sets it."""
     batch_size: int = Field(10_000, gt=0)
     """Events per batch: every module is called once per batch."""
+    skip_bad_files: bool = False
+    """Go on past bad input (``--skip-bad-files``). File sources skip input files that cannot be read; for
+    a source of generated events, a chunk that still fails after its retries is skipped (the job then runs
+    chunk by chunk, also inline). What was skipped is listed at the end of the job and in the outputs'
+    provenance; the job fails if nothing is left."""
 
 
 class Source(Module):

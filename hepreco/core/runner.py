@@ -67,8 +67,10 @@ def _services(plan: JobPlan, method: str) -> None:
 def execute(plan: JobPlan, *, report: str | Path | None = None) -> JobResult:
     """Run ``plan`` with the executor its config asks for (``executor:``, default inline) and return its
     result; outputs are committed only on success."""
+    from hepreco.executors.base import skips_chunks
+
     cfg = plan.executor
-    if cfg.chunked:
+    if cfg.chunked or skips_chunks(plan.source):
         from hepreco.executors import make_executor
 
         return make_executor(cfg).run(plan, report=report)

@@ -56,7 +56,9 @@ class Schedule:
             for pi, name in enumerate(self.path_names)
             for pos in range(len(plan.paths[name]))
         }
-        self._products = {s.label: frozenset(s.module.products()) for s in (*plan.steps, *plan.end_steps)}
+        # in declared order: a producer that reaches no event of a batch gets its placeholders in this order,
+        # which outputs keep (a set's order would change from process to process)
+        self._products = {s.label: tuple(dict.fromkeys(s.module.products())) for s in (*plan.steps, *plan.end_steps)}
 
     # ------------------------------------------------------------------------------------------
     def _timed(self, step: Step, method: str, fn: Callable[[Events], Any], events: Events) -> Any:

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from hepreco.core.build import JobPlan
     from hepreco.core.job import JobResult
 
-__all__ = ["Backend", "LostWorker", "RemoteTraceback", "run_chunked"]
+__all__ = ["Backend", "LostWorker", "RemoteTraceback", "run_chunked", "skip_covers"]
 
 log = logging.getLogger("hepreco.executors")
 
@@ -82,9 +82,18 @@ def _chunk_where(index: int, chunk: Chunk) -> str:
     return f"chunk {index} ({chunk.file + ' ' if chunk.file else ''}entries {chunk.start}..{chunk.stop})"
 
 
-def _chunk_exception(err: ChunkError, index: int, chunk: Chunk, attempts: int) -> BaseException:
+def skip_covers(err: ChunkError, chunk: Chunk, source_label: str) -> bool:
+    """Whether ``--skip-bad-files`` (``source.skip_bad_files``) covers a chunk that still fails after its
+    retries: for a chunk of an input file, a failure to read the file (raised by the source); for a chunk
+    of generated events (no file), any failure. Never a job that cannot run at all (a config problem)."""
+    if err.fatal:
+        return False
+    return chunk.file is None or (err.kind == "ModuleError" and err.label == source_label)
+
+
+def _chunk_exception(err: ChunkError, index: int, chunk: Chunk, attempts: int, note: str = "") -> BaseException:
     where = _chunk_where(index, chunk)
-    tries = f"{attempts} attempt{'s' if attempts != 1 else ''}"
+    tries = f"{attempts} attempt{'s' if attempts != 1 else ''}{note}"
     exc: BaseException
     if err.kind == "ModuleError" and err.label is not None:
         exc = ModuleError(
@@ -235,20 +244,24 @@ def _run_pending(
                 log.warning("%s failed (attempt %d), running it again: %s", where, attempts[i], err.message)
                 pending.appendleft(i)
                 continue
-            if skip_bad and not err.fatal:
+            c = chunks[i]
+            covered = skip_bad and skip_covers(err, c, plan.source_label)
+            if covered and row.skipped + 1 < len(chunks):
                 row.skipped += 1
-                c = chunks[i]
                 text = _chunk_exception(err, i, c, attempts[i])
                 rep.skipped_chunks.append(
                     {"chunk": i, "file": c.file, "start": c.start, "stop": c.stop, "error": str(text)}
                 )
-                job.skipped_inputs.append({"file": c.file or f"chunk {i}", "error": str(text)})
+                name = c.file or f"chunk {i} (events {c.start}..{c.stop})"
+                job.skipped_inputs.append({"file": name, "error": str(text)})
                 log.warning("skipping %s: %s", where, text)
                 acc.skip(i)
                 progress.update(0)
                 continue
             row.failed += 1
-            raise _chunk_exception(err, i, chunks[i], attempts[i])
+            # a job whose every chunk would be skipped fails, as one with no readable input file does
+            note = "; every chunk failed" if covered else ""
+            raise _chunk_exception(err, i, c, attempts[i], note)
     rep.lost_workers = backend.lost_workers
     return backend.teardown(job.job_id)
 

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from hepreco.core.build import JobPlan
     from hepreco.core.module import Chunk
 
-__all__ = ["JobAccumulator", "combine_figures", "load_merged_histograms", "merge_outputs"]
+__all__ = ["JobAccumulator", "add_histogram", "combine_figures", "load_merged_histograms", "merge_outputs"]
 
 log = logging.getLogger("hepreco.executors")
 
@@ -105,7 +105,7 @@ class JobAccumulator:
             mine = self.histograms.setdefault(label, {})
             for name, h in hs.items():
                 if name in mine:
-                    mine[name] += h
+                    add_histogram(mine[name], h)
                 else:
                     mine[name] = h.copy()
         for owner, requested, part in r.parts:
@@ -130,6 +130,15 @@ class JobAccumulator:
                 known.add(key)
 
 
+def add_histogram(h: Any, other: Any) -> None:
+    """``h += other``, in place, keeping what boost-histogram forgets on adding: that the variances of a
+    Double-storage histogram filled without weights are still its counts (so plots keep their error bars)."""
+    known = getattr(h, "_variance_known", None)
+    h += other
+    if known is not None:
+        h._variance_known = known and getattr(other, "_variance_known", True)
+
+
 def load_merged_histograms(booked: dict[str, Any], merged: dict[str, Any], label: str) -> None:
     """Fill the histograms a module booked on the client with the merged ones, in place."""
     for name, h in booked.items():
@@ -138,7 +147,7 @@ def load_merged_histograms(booked: dict[str, Any], merged: dict[str, Any], label
             continue
         h.reset()
         try:
-            h += m  # in place: the module keeps its object; growing axes grow
+            add_histogram(h, m)  # in place: the module keeps its object; growing axes grow
         except ValueError as err:
             msg = (
                 f"module '{label}' booked histogram '{name}' on the client with other axes than the workers "
@@ -204,6 +213,9 @@ def merge_outputs(
                     None,
                 )
                 out.append(requested)
+                if not keep_parts:  # merged: the parts go now (a journal keeps its own until the job ends)
+                    for part in parts:
+                        part.unlink(missing_ok=True)
             else:
                 final = _file_set(plan, step.label, Path(requested), group, chunks, copy=keep_parts)
                 if merge:

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from hepreco.core.job import JobResult
     from hepreco.core.module import Source
 
-__all__ = ["Executor", "ExecutorCounts", "ExecutorReport", "plan_chunks"]
+__all__ = ["Executor", "ExecutorCounts", "ExecutorReport", "plan_chunks", "skips_chunks"]
 
 
 def plan_chunks(source: Source, *, chunk_size: int | None = None, limit: int | None = None) -> list[Chunk]:
@@ -47,6 +47,14 @@ def plan_chunks(source: Source, *, chunk_size: int | None = None, limit: int | N
         if left is not None:
             left -= stop - c.start
     return out
+
+
+def skips_chunks(source: Source) -> bool:
+    """Whether ``skip_bad_files`` means skipping failed chunks: set on a source that does not handle bad
+    input files itself (a generator). Such a job runs chunk by chunk even inline, so a chunk can be skipped."""
+    from hepreco.io._source import FileSource
+
+    return bool(getattr(source.config, "skip_bad_files", False)) and not isinstance(source, FileSource)
 
 
 @dataclass

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from hepreco.executors._chunked import Backend, run_chunked
 from hepreco.executors._worker import ChunkResult, ChunkTask, run_task, teardown
-from hepreco.executors.base import Executor
+from hepreco.executors.base import Executor, skips_chunks
 
 if TYPE_CHECKING:
     from hepreco.core.build import JobPlan
@@ -55,13 +55,14 @@ class InlineExecutor(Executor):
 
     Outputs are written directly, with no per-chunk files. With a ``journal`` the job runs chunk by chunk
     instead, through the same code as the process pools (per-chunk files, merging, retries), so an
-    interrupted job resumes. Without one a failing chunk stops the job at once (``retries`` is not used).
+    interrupted job resumes; so does a job whose source skips failed chunks (``skip_bad_files`` on a source
+    of generated events). Otherwise a failing chunk stops the job at once (``retries`` is not used).
     """
 
     name: ClassVar[str] = "inline"
 
     def run(self, plan: JobPlan, *, report: str | Path | None = None) -> JobResult:
-        if self.journal is not None:
+        if self.journal is not None or skips_chunks(plan.source):
             return run_chunked(self, _ThisProcess(), plan, report=report)
         from hepreco.core.runner import execute_inline
 

@@ -4,6 +4,7 @@ splitting into several files, atomic writing and the provenance document of ever
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from pydantic import Field, field_validator
 from hepreco.core.events import EventIDs, Events
 from hepreco.core.module import Output
 from hepreco.io._layout import _placeholder, as_option, drop_option, event_type, is_option
-from hepreco.io.provenance import dumps, file_document
+from hepreco.io.provenance import dumps, file_document, read_file_document
 
 __all__ = ["FileOutput", "OutFile", "stored_name"]
 
@@ -95,7 +96,13 @@ class _FileOutputConfig(Output.Config):
 
 
 class FileOutput(Output):
-    """Base class of the file outputs: subclasses convert a batch to columns and write them."""
+    """Base class of the file outputs: subclasses convert a batch to columns and write them.
+
+    In a job split into chunks each worker writes one file per chunk (never split by
+    ``max_events_per_file``), and the client merges them with :meth:`merge_files` into the files a job
+    run in one process writes: the same names, columns, events and event order, split at the same events,
+    with the whole job's provenance. A format implements :meth:`part_batches` (a part's columns, in steps).
+    """
 
     Config = _FileOutputConfig
     #: ttree, rntuple or parquet
@@ -111,6 +118,17 @@ class FileOutput(Output):
         self._pending: list[tuple[dict[str, ak.Array], EventIDs, set[str]]] = []
         self._pending_events = 0
         self._written = 0
+        #: events per file: ``max_events_per_file``, but None in a chunk on a worker (the client splits)
+        self._limit: int | None = self.config.max_events_per_file
+        self._merge_target: Path | None = None
+        self._merged_products: dict[str, Any] | None = None
+        self._in_chunk = False
+
+    def begin_chunk(self) -> None:
+        """One file per chunk, whatever ``max_events_per_file``: the client splits when it merges."""
+        self.begin_job()
+        self._limit = None
+        self._in_chunk = True
 
     # --- naming ----------------------------------------------------------------------------------
     def _source_label(self) -> str:
@@ -198,25 +216,32 @@ class FileOutput(Output):
         origins = {stored: name for name, stored in self._names.items()}
         columns = self.columns(stored_arrays, origins)
         columns = {"run": ids.run, "subrun": ids.subrun, "event": ids.event, **columns}
-        limit = self.config.max_events_per_file
+        self._write_columns(columns, n)
+
+    def _write_columns(self, columns: Any, n: int) -> None:
+        """Write ``n`` events' columns, starting a new file every ``max_events_per_file`` events."""
+        limit = self._limit
         pos = 0
         while pos < n:
             cur = self._current
             if cur is None or (limit is not None and cur.entries >= limit):
                 cur = self._next_file(columns)
             take = n - pos if limit is None else min(n - pos, limit - cur.entries)
-            part = columns if (pos == 0 and take == n) else {k: v[pos : pos + take] for k, v in columns.items()}
+            part = columns if (pos == 0 and take == n) else self.slice_columns(columns, pos, pos + take)
             self.extend(cur, part)
             cur.entries += take
             self._written += take
             pos += take
 
-    def _next_file(self, columns: dict[str, Any] | None) -> OutFile:
+    def _next_file(self, columns: Any) -> OutFile:
         if self._current is not None:
             self.rollover(self._current)
         index = len(self._files)
         final = self.file_name(index)
-        tmp = self.atomic_path(final)
+        if index == 0 and self._merge_target is not None:
+            tmp = self._merge_target  # the temporary path the framework gave merge_files
+        else:
+            tmp = self.atomic_path(final)
         out = OutFile(final, tmp, index)
         out.handle = self.open(out, columns)
         self._files.append(out)
@@ -227,7 +252,7 @@ class FileOutput(Output):
         self._flush_pending()
         if not self._files:
             self._next_file(None)
-        products = self.layouts()
+        products = self.layouts() if self._merged_products is None else self._merged_products
         for f in self._files:
             doc = file_document(
                 self.job,
@@ -237,11 +262,54 @@ class FileOutput(Output):
                 file_index=f.index,
                 products=products,
             )
+            if self._in_chunk and self._names is not None:
+                # products whose producer ran on no event of this chunk: written with a type of no meaning,
+                # which the client replaces by the type they have in other chunks when it merges
+                doc[UNTYPED_KEY] = [s for name, s in self._names.items() if name not in self._templates]
             self.finish(f, dumps(doc))
         self.summary(
             files=", ".join(str(f.final) for f in self._files),
             events_written=self._written,
         )
+
+    # --- jobs split into chunks: merging the per-chunk files ---------------------------------------
+    def merge_files(self, parts: Sequence[Path], final: Path) -> None:
+        """Write the per-chunk files ``parts`` (one per chunk, in event order) into ``final`` (and, with
+        ``max_events_per_file``, into the files after it) as a job run in one process writes them: the same
+        columns, the same events in the same order, a new file at the same events, the whole job's
+        provenance. Parts are read in steps (:meth:`part_batches`), so memory stays what one step needs."""
+        self.begin_job()
+        self._merge_target = Path(final)
+        try:
+            docs: list[dict[str, Any]] = []
+            for part in parts:
+                doc = read_file_document(part)
+                if doc is None:
+                    msg = f"{part}: a per-chunk file without hepreco provenance"
+                    raise ValueError(msg)
+                docs.append(doc)
+            full = [(Path(p), d) for p, d in zip(parts, docs, strict=True) if int(d.get("entries", 0)) > 0]
+            products, origin = _merged_layouts(full, docs)
+            for part, doc in full:
+                untyped = [n for n, lay in products.items() if doc["products"].get(n) != lay]
+                for name in untyped:
+                    if name not in doc.get(UNTYPED_KEY, ()):
+                        _mismatch(name, products[name], doc["products"].get(name), origin[name], part)
+                doc = {**doc, "products": {n: doc["products"][n] for n in products}}  # in the merged file's order
+                if untyped:
+                    refs = {name: origin[name] for name in untyped}
+                    batches = self.part_batches_filled(part, doc, products, refs)
+                else:
+                    batches = self.part_batches(part, doc)
+                for columns, n in batches:
+                    self._write_columns(columns, n)
+            self._merged_products = products
+            self.end_job()
+        except BaseException:
+            self.abort()
+            raise
+        finally:
+            self._merge_target = None
 
     def abort(self) -> None:
         for f in getattr(self, "_files", []):
@@ -268,6 +336,23 @@ class FileOutput(Output):
     def extend(self, out: OutFile, columns: dict[str, Any]) -> None:
         raise NotImplementedError
 
+    def slice_columns(self, columns: Any, start: int, stop: int) -> Any:
+        """Events ``start`` to ``stop`` of ``columns`` (what :meth:`columns` or :meth:`part_batches` gives)."""
+        return {k: v[start:stop] for k, v in columns.items()}
+
+    def part_batches(self, part: Path, doc: dict[str, Any]) -> Iterator[tuple[Any, int]]:
+        """``(columns, events)`` of a per-chunk file this output wrote (``doc``: its provenance), in steps,
+        the columns as :meth:`extend` takes them."""
+        raise NotImplementedError
+
+    def part_batches_filled(
+        self, part: Path, doc: dict[str, Any], products: dict[str, Any], refs: dict[str, tuple[Path, dict[str, Any]]]
+    ) -> Iterator[tuple[Any, int]]:
+        """:meth:`part_batches` of a part in which the products ``refs`` have no type (their producer ran on
+        no event of the chunk): those are written as missing values of the type they have in the part
+        ``refs[name]``, as a job run in one process writes them; ``products``: the merged file's layouts."""
+        raise NotImplementedError
+
     def rollover(self, out: OutFile) -> None:
         """Called when ``out`` is full and the next file starts."""
 
@@ -276,6 +361,40 @@ class FileOutput(Output):
 
     def close_quietly(self, out: OutFile) -> None:
         raise NotImplementedError
+
+
+#: key of a per-chunk file's provenance listing the products that got no type in that chunk
+UNTYPED_KEY = "untyped_in_chunk"
+
+
+def _merged_layouts(
+    full: list[tuple[Path, dict[str, Any]]], docs: list[dict[str, Any]]
+) -> tuple[dict[str, Any], dict[str, tuple[Path, dict[str, Any]]]]:
+    """The layout of each product in the merged file (from the first part where it has a type, else the
+    first part) and the part it comes from."""
+    if not full:
+        return next((d["products"] for d in docs if d["products"]), {}), {}
+    layouts: dict[str, Any] = {}
+    origin: dict[str, tuple[Path, dict[str, Any]]] = {}
+    for name in full[0][1]["products"]:
+        part, doc = next(((p, d) for p, d in full if name not in d.get(UNTYPED_KEY, ())), full[0])
+        if name in doc["products"]:
+            layouts[name], origin[name] = doc["products"][name], (part, doc)
+    for part, doc in full[1:]:  # a product the first part lacks: the parts disagree
+        extra = next((n for n in doc["products"] if n not in layouts), None)
+        if extra is not None:
+            _mismatch(extra, None, doc["products"][extra], full[0], part)
+    return layouts, origin
+
+
+def _mismatch(name: str, a: Any, b: Any, first: tuple[Path, dict[str, Any]], part: Path) -> None:
+    what_a = a.get("type", a) if a else "nothing"
+    what_b = b.get("type", b) if b else "nothing"
+    msg = (
+        f"cannot merge the per-chunk files: product '{name}' is stored as {what_a} in {first[0]} but as "
+        f"{what_b} in {part}"
+    )
+    raise ValueError(msg)
 
 
 def id_arrays(n: int) -> dict[str, np.ndarray]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import awkward as ak
@@ -14,7 +15,7 @@ from pydantic import Field
 from hepreco.core.module import SourceBatch
 from hepreco.errors import did_you_mean
 from hepreco.io._layout import event_type, is_option, split_option
-from hepreco.io._output import FileOutput, OutFile, id_arrays
+from hepreco.io._output import ID_COLUMNS, FileOutput, OutFile, id_arrays
 from hepreco.io._rootfile import NotInFile
 from hepreco.io._source import FileInfo, FileSource, sanitize
 from hepreco.io.provenance import PROVENANCE_KEY, parse_document
@@ -152,6 +153,12 @@ class ParquetSource(FileSource):
                 break
 
 
+def _schema_metadata(pf: Any) -> dict[bytes, bytes] | None:
+    """The Arrow schema metadata of a Parquet file (awkward's parameters) without hepreco's provenance."""
+    meta = pf.schema_arrow.metadata or {}
+    return {k: v for k, v in meta.items() if k != PROVENANCE_KEY.encode()} or None
+
+
 def _packed(array: ak.Array) -> ak.Array:
     """``array`` packed; an option type as a byte mask over a full-length content (awkward 2.14 cannot
     convert an IndexedOptionArray over an empty content to Arrow)."""
@@ -169,6 +176,8 @@ class ParquetOutput(FileOutput):
     batch is one row group. Every awkward type is stored natively, option types included, and read back
     by ParquetSource, ``ak.from_parquet``, pandas or polars. The provenance document is the file's
     key-value metadata ``hepreco_provenance``. Written under a temporary name, renamed when the job ends well.
+    Under ``--executor processes`` or ``dask`` the client merges the chunks' files into the requested
+    file(s), streaming their row groups in event order.
     """
 
     format_name = "parquet"
@@ -177,8 +186,12 @@ class ParquetOutput(FileOutput):
         compression: str = "zstd"
         """Parquet compression: zstd, snappy, gzip, brotli, lz4 or none."""
 
+    def begin_job(self) -> None:
+        super().begin_job()
+        self._layouts: dict[str, Any] | None = None  # set by the first batch of the job (or of the chunk)
+
     def columns(self, arrays: dict[str, ak.Array], origins: dict[str, str]) -> dict[str, Any]:
-        if not hasattr(self, "_layouts"):
+        if self._layouts is None:
             self._layouts = {
                 stored: {
                     "kind": "native",
@@ -191,11 +204,54 @@ class ParquetOutput(FileOutput):
         return {k: _packed(v) for k, v in arrays.items()}
 
     def layouts(self) -> dict[str, Any]:
-        return dict(getattr(self, "_layouts", {}))
+        return dict(self._layouts or {})
 
     @staticmethod
-    def _table(columns: dict[str, Any]) -> Any:
+    def _table(columns: Any) -> Any:
+        import pyarrow as pa
+
+        if isinstance(columns, pa.Table):  # a row group of a per-chunk file, being merged
+            return columns
         return ak.to_arrow_table(ak.zip(dict(columns), depth_limit=1), extensionarray=False)
+
+    def slice_columns(self, columns: Any, start: int, stop: int) -> Any:
+        import pyarrow as pa
+
+        if isinstance(columns, pa.Table):
+            return columns.slice(start, stop - start)
+        return super().slice_columns(columns, start, stop)
+
+    def part_batches(self, part: Path, doc: dict[str, Any]) -> Iterator[tuple[Any, int]]:
+        """The row groups of a per-chunk file as Arrow tables, one at a time (no conversion)."""
+        pf = _open_parquet(str(part))
+        kept = _schema_metadata(pf)
+        order = [*ID_COLUMNS, *doc["products"]]  # the merged file's order (a chunk may have put them in another)
+        try:
+            for rg in range(pf.metadata.num_row_groups):
+                table = pf.read_row_group(rg).replace_schema_metadata(kept)
+                if table.column_names != order:
+                    table = table.select(order)
+                yield table, table.num_rows
+        finally:
+            pf.close()
+
+    def part_batches_filled(
+        self, part: Path, doc: dict[str, Any], products: dict[str, Any], refs: dict[str, tuple[Path, dict[str, Any]]]
+    ) -> Iterator[tuple[Any, int]]:
+        """The row groups with the untyped columns replaced by nulls of the type they have in ``refs``."""
+        import pyarrow as pa
+
+        fields: dict[str, Any] = {}
+        meta = None
+        for name, (ref, _doc) in refs.items():
+            pf = _open_parquet(str(ref))
+            fields[name] = pf.schema_arrow.field(name)
+            meta = meta or _schema_metadata(pf)  # awkward's parameters, as in a part where all have a type
+            pf.close()
+        for table, n in self.part_batches(part, doc):
+            for name, field in fields.items():
+                table = table.set_column(table.schema.get_field_index(name), field, pa.nulls(n, type=field.type))
+            yield table.replace_schema_metadata(meta), n
 
     def open(self, out: OutFile, columns: dict[str, Any] | None) -> Any:
         pq = _pq()

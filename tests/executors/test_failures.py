@@ -82,3 +82,71 @@ def test_killed_dask_worker_loses_nothing(make_job, reference, tmp_path):
     r = hepreco.run(cfg, executor={"kind": "dask", "workers": 2, "dashboard": None, "chunk_size": 5})
     assert (tmp_path / "killed").exists()
     same_output(r, reference)
+
+
+def generated(folder: Path, toy_plugin: str, **source) -> dict:
+    """30 generated events, a module that raises on event 17, a TTree of every event."""
+    return {
+        "process": "gen",
+        "seed": 3,
+        "plugins": [toy_plugin],
+        "source": {"module": "EmptySource", "events": 30, "batch_size": 4, **source},
+        "modules": {
+            "nums": {"module": "toy.Numbers"},
+            "boom": {"module": "Boom", "at": 17},
+            "out": {"module": "RootOutput", "file": str(folder / "gen.root")},
+        },
+        "paths": {"p": ["nums", "boom"]},
+        "end_paths": {"e": ["out"]},
+    }
+
+
+def test_skip_bad_files_on_generated_events_skips_the_failed_chunk(toy_plugin, tmp_path, write_config):
+    """For a source of generated events, --skip-bad-files skips a chunk that still fails after its retries
+    and reports it, on every executor (inline then runs chunk by chunk); the job's output lacks only it."""
+    import json
+
+    import uproot
+
+    from hepreco.cli import main
+    from hepreco.io.provenance import read_provenance
+
+    path = write_config(generated(tmp_path / "inline", toy_plugin))
+    assert (
+        main(["run", str(path), "-q", "--skip-bad-files", "--chunk-size", "5", "--report", str(tmp_path / "r.json")])
+        == 0
+    )
+    rep = json.loads((tmp_path / "r.json").read_text())["executor"]
+    assert rep["rows"]["inline"] == {"chunks": 5, "events": 25, "retried": 1, "failed": 0, "skipped": 1}
+    (skipped,) = rep["skipped_chunks"]
+    assert (skipped["chunk"], skipped["file"], skipped["start"], skipped["stop"]) == (3, None, 15, 20)
+    assert "module 'boom' (toy.Boom) failed in produce() on run 1 subrun 0 events 16..19" in skipped["error"]
+    assert "ZeroDivisionError: boom [chunk 3 (entries 15..20), 2 attempts]" in skipped["error"]
+
+    cfg = generated(tmp_path / "proc", toy_plugin, skip_bad_files=True)
+    r = hepreco.run(cfg, executor={"kind": "processes", "workers": 2, "chunk_size": 5, "retries": 0}, quiet=True)
+    assert r.events == 25 and r.executor["rows"]["processes (2 workers)"]["skipped"] == 1
+    assert [s["chunk"] for s in r.executor["skipped_chunks"]] == [3]
+    files = [tmp_path / name / "gen.root" for name in ("inline", "proc")]
+    events = [uproot.open(f)["events"]["event"].array(library="np").tolist() for f in files]
+    assert events[0] == events[1] == [e for e in range(1, 31) if not 16 <= e <= 20]
+    (prov_skipped,) = read_provenance(files[1])[-1]["skipped_files"]
+    assert prov_skipped["file"] == "chunk 3 (events 15..20)" and "ZeroDivisionError: boom" in prov_skipped["error"]
+
+
+def test_skip_bad_files_with_every_chunk_failing_fails(toy_plugin, tmp_path):
+    cfg = generated(tmp_path, toy_plugin, skip_bad_files=True)
+    with pytest.raises(hepreco.ModuleError, match=r"\[chunk 0 \(entries 0\.\.30\), 2 attempts; every chunk failed\]"):
+        hepreco.run(cfg, quiet=True)
+    assert not (tmp_path / "gen.root").exists()
+
+
+def test_skip_bad_files_on_input_files_skips_only_unreadable_ones(make_job):
+    """For a source of files the flag covers files that cannot be read, not a module that fails."""
+    r = hepreco.run(make_job("run", bad=[1], skip_bad_files=True), quiet=True)  # inline: chunk by chunk
+    assert r.events == 20 and [s["file"] for s in r.executor["skipped_chunks"]] == ["fake1.dat"]
+    cfg = make_job("run", skip_bad_files=True)
+    cfg["modules"]["boom"] = {"module": "Boom", "at": 17}
+    cfg["paths"]["p1"].insert(1, "boom")
+    with pytest.raises(hepreco.ModuleError, match=r"module 'boom' \(toy.Boom\) failed in produce\(\)"):
+        hepreco.run(cfg, quiet=True)

@@ -12,7 +12,7 @@ from pydantic import Field
 
 import hepreco
 from hepreco import InputTag
-from hepreco_comet._hits import event_name, flat_hits
+from hepreco_comet._hits import flat_hits
 from hepreco_comet.service import geometry_from
 from hepreco_comet.simulation import ORIGINS
 
@@ -29,14 +29,25 @@ TALK = {
 }
 
 _CLASSES = ["signal", "all background", *[ORIGINS[k] for k in range(1, 6)]]
+#: what the display histograms hold per hit and per event
+_DISPLAY_HIT = ("x", "y", "origin")
+_DISPLAY_EVENT = ("run", "subrun", "event", "signal", "background")
 
 
 class SimValidation(hepreco.Analyzer):
     """Validate simulated CDC events: hits per event by class, energy deposit by class with the cut,
     drift time, turn multiplicity, event displays; the calibration figures next to the talk's.
 
-    All figures come from histograms booked with the Histograms service (they merge across batches).
+    Every figure and plot comes from histograms booked with the Histograms service, the event displays
+    included (``display_hits``, ``display_events``: the hits and ids of the first ``display_events``
+    events), so the module sets ``summary_from_histograms``: under ``processes`` or ``dask`` the client
+    runs ``end_job`` once on the merged histograms, and the summary and plots are the whole job's, the
+    same as inline. On a worker, the displays are taken from the first events of each of the first
+    ``display_events`` chunks and the client keeps the first of those in event order: the job's first
+    events whenever each of those chunks has an event this module sees.
     """
+
+    summary_from_histograms = True
 
     class Config(hepreco.Analyzer.Config):
         hits: InputTag = InputTag("source:hits")
@@ -64,7 +75,26 @@ class SimValidation(hepreco.Analyzer):
         }
         for name, h in self.h.items():
             self.book(name, h)
-        self.display: list[dict[str, Any]] = []
+        # the event displays, as histograms so they merge: slot = chunk * display_events + rank in chunk
+        self.display_hits = self.book(
+            "display_hits",
+            hist.Hist(
+                hist.axis.IntCategory([], growth=True, name="slot"),
+                hist.axis.IntCategory([], growth=True, name="hit"),
+                hist.axis.StrCategory(list(_DISPLAY_HIT), name="q"),
+                storage=hist.storage.Double(),
+            ),
+        )
+        self.display_events = self.book(
+            "display_events",
+            hist.Hist(
+                hist.axis.IntCategory([], growth=True, name="slot"),
+                hist.axis.StrCategory(list(_DISPLAY_EVENT), name="q"),
+                storage=hist.storage.Double(),
+            ),
+        )
+        self._chunk: Any = None
+        self._shown = 0
         self.geometry = geometry_from(self.services)
 
     def analyze(self, events: hepreco.Events) -> None:
@@ -87,20 +117,52 @@ class SimValidation(hepreco.Analyzer):
         np.maximum.at(turns, ev_of_hit[sig], f["turn"][sig])
         self.h["signal_turns"].fill(turns=turns)
         self.h["signal_hits_by_turn"].fill(turn=f["turn"][sig])
-        for i in range(min(c.display_events - len(self.display), n_ev)):
+        self._fill_display(events, offsets, f, origin, sig)
+
+    def _fill_display(
+        self, events: hepreco.Events, offsets: np.ndarray, f: dict[str, np.ndarray], origin: np.ndarray, sig: np.ndarray
+    ) -> None:
+        d = self.config.display_events
+        if self.job.chunk is not self._chunk:  # a new chunk on a worker (or a chunk run again)
+            self._chunk, self._shown = self.job.chunk, 0
+        index = int(self._chunk["index"]) if self._chunk is not None else 0
+        if index >= d:
+            return
+        for i in range(min(d - self._shown, len(events))):
+            slot = index * d + self._shown
             sl = slice(offsets[i], offsets[i + 1])
             x, y = self.geometry.wire_xy(f["wire"][sl], f["z"][sl])
-            self.display.append(
+            hit = np.arange(sl.stop - sl.start)
+            for q, values in (("x", x), ("y", y), ("origin", origin[sl])):
+                self.display_hits.fill(slot=slot, hit=hit, q=q, weight=np.asarray(values, dtype=np.float64))
+            n_sig = int(sig[sl].sum())
+            ids = (events.run[i], events.subrun[i], events.event[i], n_sig, len(hit) - n_sig)
+            for q, value in zip(_DISPLAY_EVENT, ids, strict=True):
+                self.display_events.fill(slot=slot, q=q, weight=float(value))
+            self._shown += 1
+
+    def display(self) -> list[dict[str, Any]]:
+        """The event displays (the first ``display_events`` events seen), from the display histograms."""
+        slots = sorted(int(s) for s in self.display_events.axes["slot"])[: self.config.display_events]
+        hit_index = {int(h): k for k, h in enumerate(self.display_hits.axes["hit"])}
+        out = []
+        for slot in slots:
+            run, subrun, event, n_sig, n_bkg = (int(v) for v in self.display_events[hist.loc(slot), :].values())
+            values = np.zeros((0, len(_DISPLAY_HIT)))
+            if n_sig + n_bkg:
+                rows = [hit_index[j] for j in range(n_sig + n_bkg)]
+                values = self.display_hits[hist.loc(slot), :, :].values()[rows]
+            out.append(
                 {
-                    "x": x,
-                    "y": y,
-                    "origin": origin[sl],
-                    "title": f"{event_name(events, i)}: {int(sig[sl].sum())} signal, {int((~sig[sl]).sum())} "
-                    "background hits",
+                    "x": values[:, 0],
+                    "y": values[:, 1],
+                    "origin": values[:, 2].astype(np.int64),
+                    "title": f"run {run}, subrun {subrun}, event {event}: {n_sig} signal, {n_bkg} background hits",
                     "r_inner": self.geometry.inner_wall,
                     "r_outer": self.geometry.outer_wall,
                 }
             )
+        return out
 
     def results(self) -> dict[str, Any]:
         """The calibration figures, from the (mergeable) histograms, with the talk's beside them."""
@@ -146,7 +208,7 @@ class SimValidation(hepreco.Analyzer):
                 Path(self.config.plot_dir),
                 self.label,
                 self.h,
-                self.display,
+                self.display(),
                 geo.wire_xy(sense, 0.0),
                 edep_max=self.config.edep_max,
                 edep_unit_kev=self.config.edep_unit,
