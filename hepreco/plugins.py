@@ -245,7 +245,9 @@ class Registry:
             mname = getattr(model, "name", None) or getattr(model, "__name__", None) or str(model)
             if mname in self.models and self.models[mname] is not model:
                 owner = self.model_owner.get(mname, "?")
-                raise PluginError(f"plugin '{info.name}' registers model '{mname}', already registered by plugin '{owner}'")
+                raise PluginError(
+                    f"plugin '{info.name}' registers model '{mname}', already registered by plugin '{owner}'"
+                )
             self.models[mname] = model
             self.model_owner[mname] = info.name
             info.models.append(mname)

@@ -244,7 +244,9 @@ def load_config(
         path = Path(config)
         data, origins = _load_file(path, ())
         file = str(path)
-    return apply_overrides(ResolvedConfig(data, origins, file), overrides=overrides, events=events, seed=seed, copy_=False)
+    return apply_overrides(
+        ResolvedConfig(data, origins, file), overrides=overrides, events=events, seed=seed, copy_=False
+    )
 
 
 def apply_overrides(

@@ -88,7 +88,9 @@ class RandomNumbers(Service):
         """One numpy Generator (PCG64) per event for module ``label``."""
         return [np.random.Generator(np.random.PCG64(int(s))) for s in self.seeds(label, ids)]
 
-    def uniform(self, label: str, ids: EventIDs | Events, counts: np.ndarray | int = 1, *, stream: int = 0) -> np.ndarray:
+    def uniform(
+        self, label: str, ids: EventIDs | Events, counts: np.ndarray | int = 1, *, stream: int = 0
+    ) -> np.ndarray:
         """``counts[i]`` uniform numbers in [0, 1) for event i, flat (vectorised, counter-based).
 
         Number j of event i depends only on (job seed, label, the event's ids, ``stream``, j), so it
@@ -97,7 +99,9 @@ class RandomNumbers(Service):
         """
         return counter_uniform(self.seeds(label, ids), counts, stream)
 
-    def normal(self, label: str, ids: EventIDs | Events, counts: np.ndarray | int = 1, *, stream: int = 0) -> np.ndarray:
+    def normal(
+        self, label: str, ids: EventIDs | Events, counts: np.ndarray | int = 1, *, stream: int = 0
+    ) -> np.ndarray:
         """``counts[i]`` standard normal numbers for event i, flat (Box-Muller on two counter streams)."""
         seeds = self.seeds(label, ids)
         u1 = counter_uniform(seeds, counts, 2 * stream + 1)
