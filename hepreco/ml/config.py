@@ -78,7 +78,7 @@ class DataConfig(_Base):
     seed: int | None = Field(None, ge=0)
     """job: the job seed (like ``--seed``)."""
     set: dict[str, Any] = Field(default_factory=dict)
-    """job: overrides, ``{key.path: value}`` (like ``--set``)."""
+    """job: overrides, ``{key.path: value}`` (like ``--set``); nested mappings set their leaves."""
     select: list[str] = Field(default_factory=list)
     """job: only events that passed these trigger paths."""
     cache: bool = True

@@ -583,6 +583,24 @@ class ExampleBuilder:
         )
 
 
+def flatten_overrides(values: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+    """``data.set`` as ``(key.path, value)`` overrides: nested mappings (what ``--set data.set.a.b=1`` makes)
+    are walked down to their leaves, so they set one key each instead of replacing a whole section.
+
+    Examples:
+        >>> flatten_overrides({"modules": {"imager": {"layout": "wire"}}, "source.events": 10})
+        [('modules.imager.layout', 'wire'), ('source.events', 10)]
+    """
+    out: list[tuple[str, Any]] = []
+    for key, value in values.items():
+        path = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(value, dict) and value:
+            out += flatten_overrides(value, path)
+        else:
+            out.append((path, value))
+    return out
+
+
 def iter_data(
     cfg: DataConfig, *, base_dir: Path | None, products: Sequence[str], registry: Registry | None = None
 ) -> Iterator[DataBatch]:
@@ -591,7 +609,7 @@ def iter_data(
         job = Path(cfg.job)
         if not job.is_absolute() and base_dir is not None and (base_dir / job).exists():
             job = base_dir / job
-        overrides = list(cfg.set.items())
+        overrides = flatten_overrides(cfg.set)
         yield from iter_job(
             job, products, events=cfg.events, seed=cfg.seed, overrides=overrides, select=cfg.select, registry=registry
         )
