@@ -15,7 +15,7 @@ import hepreco
 pytest.importorskip("torch")
 
 RECO = Path(__file__).resolve().parents[3] / "examples" / "comet" / "reco.yaml"
-EVENTS = 120
+EVENTS = 200
 
 
 @pytest.fixture(scope="module")
