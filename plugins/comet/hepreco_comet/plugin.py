@@ -50,9 +50,11 @@ def hepreco_models() -> list[object]:
 
 @hepreco.hookimpl
 def hepreco_builtin_checkpoints() -> dict[str, str]:
-    """``builtin:comet-dncnn``, ``builtin:comet-gbdt`` and ``builtin:comet-turn1``: the checkpoints shipped
-    in ``checkpoints/``."""
-    return {name: str(CHECKPOINTS / name) for name in ("comet-dncnn", "comet-gbdt", "comet-turn1")}
+    """The checkpoints shipped in ``checkpoints/``: ``builtin:comet-dncnn`` (layer x cell image),
+    ``builtin:comet-dncnn-wire`` and ``builtin:comet-dncnn-xy`` (the talk's two images), ``builtin:comet-gbdt``
+    and ``builtin:comet-turn1``."""
+    names = ("comet-dncnn", "comet-dncnn-wire", "comet-dncnn-xy", "comet-gbdt", "comet-turn1")
+    return {name: str(CHECKPOINTS / name) for name in names}
 
 
 @hepreco.hookimpl

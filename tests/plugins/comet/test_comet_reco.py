@@ -81,3 +81,28 @@ def test_summaries_carry_the_readme_figures(reco):
     res = s["resolution"]
     assert res["valid_fraction"] > 0.8 and res["reference_valid_fraction"] > 0.95  # the chain's and the truth's fit
     assert res["reference_pt_sigma68"] < 3.0
+
+
+@pytest.mark.parametrize(
+    ("name", "model", "layout"),
+    [
+        ("comet-dncnn", "comet-dncnn", "layercell"),
+        ("comet-dncnn-wire", "comet-dncnn", "wire"),
+        ("comet-dncnn-xy", "comet-dncnn", "xy"),
+        ("comet-turn1", "comet-turn1", "layercell"),
+    ],
+)
+def test_shipped_checkpoints_load_with_their_layout(name, model, layout):
+    from hepreco.ml import load_checkpoint
+
+    ckpt = load_checkpoint(f"builtin:{name}")
+    assert ckpt.spec.name == model and ckpt.hparams.layout == layout
+
+
+def test_every_comet_job_example_passes_the_checks():
+    from hepreco.core.runner import prepare
+
+    jobs = [p for p in RECO.parent.glob("*.yaml") if not p.name.startswith("train_")]
+    assert len(jobs) >= 6
+    for job in jobs:
+        prepare(job)  # raises ConfigError naming the file and key
