@@ -17,10 +17,11 @@ load average after the run. It measures; it asserts no timing. ``--output root``
 writes every event's hits and image, so that the client merges the chunks' files at the end (``merge``
 in the client column).
 
-Measured here (2 cores, 1500 events, best of 2, 2026-11-23): inline 30.4 s (49 events/s); processes
-1 worker 0.96x, 2 workers 1.83x; dask 1 worker 0.94x, 2 workers 1.72x; 2 processes with a journal
-1.90x. The client's serial time was 5-7 ms (merging 30 chunk results, 0.02-0.04% of the wall time)
-and 170 ms with the journal (JSON of each chunk's histograms and reports, ~5.5 ms a chunk, 1%).
+Measured here (2 cores, ``--events 2400 --repeat 2``, machine otherwise idle, 2026-11-23): inline 45.5 s
+(52.8 events/s); processes 1 worker 0.96x, 2 workers 1.89x; dask 1 worker 0.95x, 2 workers 1.74x; 2
+processes with a journal 1.87x. The client's serial time was 7-10 ms (merging 48 chunk results,
+0.01-0.04% of the wall time) and 261 ms with the journal (JSON of each chunk's histograms and reports,
+~5.5 ms a chunk, 1.1%).
 
 How it extrapolates to a cluster: the workers' part scales with the number of workers as long as
 there are several chunks per worker (the last chunks are the tail: keep chunks to a few seconds). What
