@@ -7,7 +7,7 @@ import numpy as np
 
 import hepreco
 
-__all__ = ["event_name", "flat_hits"]
+__all__ = ["event_name", "flat_hits", "per_hit"]
 
 
 def event_name(events: hepreco.Events, i: int) -> str:
@@ -31,3 +31,17 @@ def flat_hits(hits: ak.Array, fields: tuple[str, ...], *, product: str) -> tuple
     np.cumsum(counts, out=offsets[1:])
     flat = {f: ak.to_numpy(ak.flatten(present[f], axis=1)) for f in fields}
     return offsets, flat
+
+
+def per_hit(events: hepreco.Events, tag: object, offsets: np.ndarray, *, hits: object) -> np.ndarray:
+    """The flat values of the per-hit product ``tag`` (jagged like the hits ``hits``, whose ``offsets`` are
+    given); an event where the counts differ is an error naming it, the product and the hits."""
+    s_off, s_flat = flat_hits(ak.zip({"v": events[tag]}), ("v",), product=str(tag))
+    if not np.array_equal(s_off, offsets):
+        ev = int(np.flatnonzero(np.diff(s_off) != np.diff(offsets))[0])
+        msg = (
+            f"{event_name(events, ev)}: '{tag}' has {int(s_off[ev + 1] - s_off[ev])} entries but "
+            f"'{hits}' has {int(offsets[ev + 1] - offsets[ev])} hits"
+        )
+        raise ValueError(msg)
+    return s_flat["v"]

@@ -63,7 +63,7 @@ from pydantic import Field, model_validator
 
 import hepreco
 from hepreco import InputTag
-from hepreco_comet._hits import event_name, flat_hits
+from hepreco_comet._hits import event_name, flat_hits, per_hit
 from hepreco_comet.geometry import CDCGeometry
 from hepreco_comet.service import geometry_from
 
@@ -1216,15 +1216,7 @@ class HelixFit(hepreco.Producer):
         if c.truth:
             chosen = np.flatnonzero(flat["is_signal"].astype(bool) & (flat["turn"] == 1))
         elif c.select is not None:
-            s_off, s_flat = flat_hits(ak.zip({"s": events[c.select]}), ("s",), product=str(c.select))
-            if not np.array_equal(s_off, offsets):
-                ev = int(np.flatnonzero(np.diff(s_off) != np.diff(offsets))[0])
-                msg = (
-                    f"{event_name(events, ev)}: '{c.select}' has {int(s_off[ev + 1] - s_off[ev])} entries but "
-                    f"'{c.hits}' has {int(offsets[ev + 1] - offsets[ev])} hits"
-                )
-                raise ValueError(msg)
-            chosen = np.flatnonzero(s_flat["s"].astype(bool))
+            chosen = np.flatnonzero(per_hit(events, c.select, offsets, hits=c.hits).astype(bool))
         else:
             chosen = np.arange(n_all)
         ev_of = np.repeat(np.arange(len(events)), np.diff(offsets))[chosen]
@@ -1259,9 +1251,9 @@ class HelixFit(hepreco.Producer):
         )
         events.put("", ak.zip({k: fit[k] for k in FIT_FIELDS}))
         if c.used:
-            per_hit = np.zeros(n_all, dtype=bool)
-            per_hit[chosen] = used
-            events.put("used", ak.unflatten(per_hit, np.diff(offsets)))
+            used_hits = np.zeros(n_all, dtype=bool)
+            used_hits[chosen] = used
+            events.put("used", ak.unflatten(used_hits, np.diff(offsets)))
         self.counts.view()[:] += [
             len(events),
             int(np.sum(np.diff(sel_off) >= c.min_hits)),

@@ -10,7 +10,7 @@ from pydantic import Field
 
 import hepreco
 from hepreco import InputTag
-from hepreco_comet._hits import event_name, flat_hits
+from hepreco_comet._hits import event_name, flat_hits, per_hit
 from hepreco_comet.imager import CUT_EDEP, STATUS_NAMES, image_layout, make_images
 from hepreco_comet.service import geometry_from
 
@@ -92,15 +92,7 @@ class HitImager(hepreco.Producer):
         all_offsets, n_all = offsets, int(offsets[-1])
         chosen = None
         if c.select is not None:
-            s_off, s_flat = flat_hits(ak.zip({"s": events[c.select]}), ("s",), product=str(c.select))
-            if not np.array_equal(s_off, offsets):
-                ev = int(np.flatnonzero(np.diff(s_off) != np.diff(offsets))[0])
-                msg = (
-                    f"{event_name(events, ev)}: '{c.select}' has {int(s_off[ev + 1] - s_off[ev])} entries but "
-                    f"'{c.hits}' has {int(offsets[ev + 1] - offsets[ev])} hits"
-                )
-                raise ValueError(msg)
-            chosen = np.flatnonzero(s_flat["s"].astype(bool))
+            chosen = np.flatnonzero(per_hit(events, c.select, offsets, hits=c.hits).astype(bool))
             flat = {k: v[chosen] for k, v in flat.items()}
             ev_of = np.repeat(np.arange(len(events)), np.diff(offsets))[chosen]
             offsets = np.zeros(len(events) + 1, dtype=np.int64)

@@ -6,14 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-import awkward as ak
 import hist
 import numpy as np
 from pydantic import Field, model_validator
 
 import hepreco
 from hepreco import InputTag
-from hepreco_comet._hits import event_name, flat_hits
+from hepreco_comet._hits import event_name, flat_hits, per_hit
 from hepreco_comet.metrics import ScoreHistogram, ThresholdScan
 
 __all__ = ["HitClassificationMetrics"]
@@ -97,16 +96,7 @@ class HitClassificationMetrics(hepreco.Analyzer):
     def analyze(self, events: hepreco.Events) -> None:
         c = self.config
         offsets, flat = flat_hits(events[c.hits], ("is_signal", "turn", "edep"), product=str(c.hits))
-        score_arr = events[c.score]
-        s_off, s_flat = flat_hits(ak.zip({"score": score_arr}), ("score",), product=str(c.score))
-        if not np.array_equal(s_off, offsets):
-            ev = int(np.flatnonzero(np.diff(s_off) != np.diff(offsets))[0])
-            msg = (
-                f"{event_name(events, ev)}: '{c.score}' has {int(s_off[ev + 1] - s_off[ev])} entries but "
-                f"'{c.hits}' has {int(offsets[ev + 1] - offsets[ev])} hits"
-            )
-            raise ValueError(msg)
-        score = s_flat["score"].astype(np.float64)
+        score = per_hit(events, c.score, offsets, hits=c.hits).astype(np.float64)
         sig = flat["is_signal"].astype(bool)
         if c.task == "signal":
             pos, neg = sig, ~sig
