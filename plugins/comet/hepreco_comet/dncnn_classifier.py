@@ -14,7 +14,24 @@ from hepreco.ml import TorchInference
 from hepreco_comet._hits import flat_hits
 from hepreco_comet.imager import pixels_to_hits
 
-__all__ = ["DnCNNHitClassifier"]
+__all__ = ["DnCNNHitClassifier", "load_for_layout"]
+
+
+def load_for_layout(module: TorchInference) -> None:
+    """Load ``module.config.weights`` for an image module (``weights``, ``layout``, ``xy_size``,
+    ``batch_size`` in its config); with ``layout`` set, a checkpoint for another image shape or layout is
+    refused when the job starts, naming both."""
+    c = module.config  # type: ignore[attr-defined]
+    inputs = None
+    if c.layout is not None:
+        from hepreco_comet.dncnn import DnCNNParams, image_shape
+
+        inputs = {"image": (2, *image_shape(DnCNNParams(layout=c.layout, xy_size=c.xy_size)))}
+    ckpt = module.load_model(c.weights, inputs=inputs, batch_size=c.batch_size)
+    found = getattr(ckpt.hparams, "layout", None)
+    if c.layout is not None and found != c.layout:
+        msg = f"checkpoint {ckpt.path} was trained on the '{found}' layout, this module reads '{c.layout}'"
+        raise ValueError(msg)
 
 
 class DnCNNHitClassifier(hepreco.Producer, TorchInference):
@@ -53,17 +70,7 @@ class DnCNNHitClassifier(hepreco.Producer, TorchInference):
     produces = ("score", "selected")
 
     def begin_job(self) -> None:
-        c = self.config
-        inputs = None
-        if c.layout is not None:
-            from hepreco_comet.dncnn import DnCNNParams, image_shape
-
-            inputs = {"image": (2, *image_shape(DnCNNParams(layout=c.layout, xy_size=c.xy_size)))}
-        ckpt = self.load_model(c.weights, inputs=inputs, batch_size=c.batch_size)
-        found = getattr(ckpt.hparams, "layout", None)
-        if c.layout is not None and found != c.layout:
-            msg = f"checkpoint {ckpt.path} was trained on the '{found}' layout, this module reads '{c.layout}'"
-            raise ValueError(msg)
+        load_for_layout(self)
 
     def produce(self, events: hepreco.Events) -> None:
         c = self.config

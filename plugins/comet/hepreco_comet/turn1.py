@@ -24,6 +24,7 @@ from hepreco import InputTag
 from hepreco.ml import InputSpec, ModelSpec, TorchInference
 from hepreco_comet._hits import flat_hits
 from hepreco_comet.dncnn import DnCNNParams, _body, image_shape
+from hepreco_comet.dncnn_classifier import load_for_layout
 from hepreco_comet.imager import pixels_to_hits
 
 if TYPE_CHECKING:
@@ -151,15 +152,7 @@ class Turn1Extractor(hepreco.Producer, TorchInference):
     produces = ("score", "mask", "turn")
 
     def begin_job(self) -> None:
-        c = self.config
-        inputs = None
-        if c.layout is not None:
-            inputs = {"image": (2, *image_shape(Turn1Params(layout=c.layout, xy_size=c.xy_size)))}
-        ckpt = self.load_model(c.weights, inputs=inputs, batch_size=c.batch_size)
-        found = getattr(ckpt.hparams, "layout", None)
-        if c.layout is not None and found != c.layout:
-            msg = f"checkpoint {ckpt.path} was trained on the '{found}' layout, this module reads '{c.layout}'"
-            raise ValueError(msg)
+        load_for_layout(self)
 
     def produce(self, events: hepreco.Events) -> None:
         c = self.config
