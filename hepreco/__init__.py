@@ -5,6 +5,8 @@ The public API is what this module exports (``__all__``); everything else is int
 - Events, InputTag, EventIDs: a batch of events, product names, event ids (``hepreco.core``).
 - Source, GeneratorSource, Producer, Filter, Analyzer, Output, ModuleConfig: module base classes.
 - Service, Services: job-wide helpers (``hepreco.services`` holds the built-in ones).
+- Graph, efficiency_graph, binomial_interval: results a module puts in the histogram file's ``results/``
+  (``Module.put_result``), written as ROOT TGraph / TGraphAsymmErrors.
 - hookimpl: marks plugin hook implementations (the specs live in ``hepreco.hookspecs``).
 - run: run a job from Python; JobResult is what it returns.
 - hepreco.executors: how a job runs (inline, local processes, Dask), chunk by chunk, with retries and resume.
@@ -33,6 +35,7 @@ from hepreco.core.runner import run
 from hepreco.core.service import Service, Services
 from hepreco.errors import ConfigError, ModuleError, PluginError, ProductNotFound
 from hepreco.hookspecs import hookimpl
+from hepreco.services.results import Graph, binomial_interval, efficiency_graph
 
 __all__ = [
     "Analyzer",
@@ -42,6 +45,7 @@ __all__ = [
     "Events",
     "Filter",
     "GeneratorSource",
+    "Graph",
     "InputTag",
     "JobContext",
     "JobResult",
@@ -57,6 +61,8 @@ __all__ = [
     "Source",
     "SourceBatch",
     "__version__",
+    "binomial_interval",
+    "efficiency_graph",
     "hookimpl",
     "run",
 ]

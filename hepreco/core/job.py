@@ -151,6 +151,7 @@ class JobResult:
         summaries: ``{module_label: {figure: value}}`` recorded by modules.
         services: each service's report (``Service.report()``).
         executor: the executor's report: chunks run, retried, failed, skipped (``ExecutorReport.to_dict``).
+        results: ``{module_label: {name: Graph or hist.Hist}}`` put by modules (``Module.put_result``).
         path_events: events that passed each trigger path.
     """
 
@@ -163,6 +164,7 @@ class JobResult:
     summaries: dict[str, dict[str, Any]]
     services: dict[str, Any]
     executor: dict[str, Any] = field(default_factory=dict)
+    results: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def path_events(self) -> dict[str, int]:

@@ -126,9 +126,24 @@ class Module:
         """Called once per process after the last batch."""
 
     # --- conveniences over the services -------------------------------------------------------
-    def book(self, name: str, histogram: Any) -> Any:
-        """Register a ``hist.Hist`` with the Histograms service under ``<label>/<name>``; returns it."""
-        return self.services["Histograms"].book(self.label, name, histogram)
+    def book(self, name: str, histogram: Any, *, internal: bool = False) -> Any:
+        """Register a ``hist.Hist`` with the Histograms service under ``<label>/<name>``; returns it.
+
+        Give histograms filled with weights ``storage=hist.storage.Weight()`` (their errors are then
+        sqrt(sum w^2), written as ROOT's ``fSumw2``). ``internal=True`` marks an accumulator the module
+        computes its results from (running sums, counters, category axes): it is merged as any histogram
+        but written under ``internal/<label>/<name>``, apart from what a user plots.
+        """
+        return self.services["Histograms"].book(self.label, name, histogram, internal=internal)
+
+    def put_result(self, name: str, obj: Any) -> Any:
+        """Hand the Histograms service a result of the job, written as ``results/<label>/<name>`` in its
+        file: a :class:`hepreco.Graph` (a ROOT ``TGraph``/``TGraphAsymmErrors``: ROC curves, efficiencies
+        with binomial errors from :func:`hepreco.efficiency_graph`) or a ``hist.Hist`` (a TH1/2/3: give it
+        weight storage for right errors). Call it in ``end_job``; see :class:`~hepreco.services.Histograms`
+        for when results cover the whole job. Returns ``obj``.
+        """
+        return self.services["Histograms"].put_result(self.label, name, obj)
 
     def event_seeds(self, ids: EventIDs | Events) -> np.ndarray:
         """One uint64 seed per event from the job seed, this module's label and the event ids.

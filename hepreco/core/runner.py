@@ -139,6 +139,7 @@ def execute_inline(plan: JobPlan, *, report: str | Path | None = None, chunk_siz
         trig_report=sched.trig,
         time_report=sched.times,
         histograms=plan.services["Histograms"].histograms,
+        results=plan.services["Histograms"].results,
         outputs=outputs,
         summaries=job.summaries,
         services={s.name: r for s in plan.services if (r := s.report()) is not None},

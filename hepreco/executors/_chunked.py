@@ -387,6 +387,7 @@ def run_chunked(executor: Executor, backend: Backend, plan: JobPlan, *, report: 
         trig_report=trig,
         time_report=times,
         histograms=hsvc.histograms,
+        results=hsvc.results,
         outputs=outputs,
         summaries=job.summaries,
         services={s.name: r for s in plan.services if (r := s.report()) is not None},

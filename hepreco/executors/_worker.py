@@ -9,6 +9,7 @@ and the summaries so far. ``end_job`` runs once per worker, at :func:`teardown`.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import platform
 import threading
@@ -28,6 +29,8 @@ if TYPE_CHECKING:
     from hepreco.core.build import JobPlan, Step
 
 __all__ = ["ChunkError", "ChunkResult", "ChunkTask", "run_task", "teardown"]
+
+log = logging.getLogger("hepreco.executors")
 
 
 @dataclass
@@ -238,6 +241,15 @@ class _WorkerState:
                 call_module(mod.label, type(mod).type_name, "end_job", mod.end_job, None)
             except ModuleError as err:
                 errors.append(vars(ChunkError.from_exception(err)))
+        results = self.plan.services["Histograms"].results
+        for label, objs in results.items():
+            log.warning(
+                "module '%s' put results (%s) in end_job on a worker: they cover only this worker's chunks and "
+                "are not written; keep its sums in booked histograms and set summary_from_histograms",
+                label,
+                ", ".join(sorted(objs)),
+            )
+        results.clear()
         job = self.plan.job
         return {"worker": worker_id(), "seq": self.seq, "summaries": clean_json(job.summaries), "errors": errors}
 
