@@ -86,7 +86,9 @@ class HistFill(Analyzer):
     """Fill a histogram (1D, 2D or 3D) from products, booked as ``<label>/<name>`` in the Histograms service.
 
     Jagged products are flattened (all axes and the weight broadcast together first), events or
-    entries with a missing value (``None``, e.g. a product made after a filter) are skipped.
+    entries with a missing value (``None``, e.g. a product made after a filter) are skipped. A weighted
+    histogram keeps the sum of squared weights per bin (``hist.storage.Weight``), written to ROOT as
+    ``fSumw2``: its bin errors are sqrt(sum w^2), in ROOT and uproot alike.
 
     Examples:
         A dimuon mass histogram::
@@ -104,10 +106,21 @@ class HistFill(Analyzer):
         """Histogram name (default: the module label)."""
         title: str | None = None
         """Histogram title."""
-        storage: Literal["double", "weight", "int"] = "double"
-        """Bin storage: plain sums, sums with variances, or integer counts."""
+        storage: Literal["double", "weight", "int"] | None = None
+        """Bin storage: plain sums, sums with variances (``fSumw2`` in the file), or integer counts. Default:
+        ``weight`` when ``weight`` is set (bin errors sqrt(sum w^2)), else ``double`` (errors sqrt(N))."""
         flatten: bool = True
         """Flatten jagged products into entries; when false every product must be one number per event."""
+
+        @model_validator(mode="after")
+        def _weighted_storage(self) -> HistFill.Config:
+            if self.weight is not None and self.storage in ("double", "int"):
+                msg = (
+                    f"storage: {self.storage} cannot hold the errors of a weighted histogram (sqrt of the sum of "
+                    "squared weights): use storage: weight, or leave storage out"
+                )
+                raise ValueError(msg)
+            return self
 
     def begin_job(self) -> None:
         import hist
@@ -121,7 +134,7 @@ class HistFill(Analyzer):
             self.config.name or self.label,
             hist.Hist(
                 *[a.make() for a in self.config.axes],
-                storage=storage[self.config.storage],
+                storage=storage[self.config.storage or ("weight" if self.config.weight is not None else "double")],
                 label=self.config.title,
             ),
         )
