@@ -16,7 +16,8 @@ Submodules (one role each):
 - ``fitting``: :class:`FitContext`, what a model being trained reports to (CSV, early stopping, checkpoints).
 - ``torch_trainer``: the torch training loop; ``gbdt``: :class:`LightGBMModel`, a GBDT Trainable.
 - ``inference``: :class:`TorchInference`, the mixin for modules that run a network in a job.
-- ``metrics``: :func:`roc_curve`, :func:`roc_auc`, :func:`working_point`, :func:`binary_metrics`.
+- ``metrics``: the one ROC/AUC/working-point implementation: :func:`roc_curve`,
+  :func:`roc_curve_from_histograms`, :func:`roc_auc`, :func:`working_point`, :func:`binary_metrics`.
 - ``plots``: loss and ROC figures; ``plugin``: the ``ml`` job modules (Collect, SplitFilter, BinaryMetrics).
 
 Examples:
@@ -69,6 +70,7 @@ __all__ = [
     "resolve_checkpoint",
     "roc_auc",
     "roc_curve",
+    "roc_curve_from_histograms",
     "run_model",
     "save_checkpoint",
     "scores_and_labels",
@@ -120,6 +122,7 @@ _WHERE = {
     "binary_metrics": "metrics",
     "roc_auc": "metrics",
     "roc_curve": "metrics",
+    "roc_curve_from_histograms": "metrics",
     "scores_and_labels": "metrics",
     "working_point": "metrics",
     "TrainResult": "training",

@@ -4,6 +4,11 @@ Physics names are used throughout: the *signal acceptance* is the fraction of si
 (true-positive rate) and the *background rejection* the fraction of background entries not selected
 (1 - false-positive rate). An entry is selected when its score is ``>= threshold``. Everything is
 numpy (no torch, no scikit-learn) and accepts optional per-entry weights.
+
+This is the one implementation of ROC curves, AUC and working points in hepreco and its plugins: from
+scores (:func:`roc_curve`), from mergeable score histograms (:func:`roc_curve_from_histograms`), or from any
+tabulated curve of acceptance against a cut (a :class:`RocCurve` built directly, e.g. event-averaged rates).
+The AUC counts tied scores (or scores in one histogram bin) one half, as scikit-learn's ``roc_auc_score``.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ __all__ = [
     "binary_metrics",
     "roc_auc",
     "roc_curve",
+    "roc_curve_from_histograms",
     "scores_and_labels",
     "working_point",
 ]
@@ -38,6 +44,16 @@ class RocCurve:
     signal_acceptance: np.ndarray
     background_efficiency: np.ndarray
 
+    def __post_init__(self) -> None:
+        for name in ("threshold", "signal_acceptance", "background_efficiency"):
+            object.__setattr__(self, name, np.asarray(getattr(self, name), dtype=np.float64))
+        if not (self.threshold.shape == self.signal_acceptance.shape == self.background_efficiency.shape):
+            msg = "a ROC curve needs one signal acceptance and one background efficiency per threshold"
+            raise ValueError(msg)
+        if self.threshold.size > 1 and np.any(np.diff(self.threshold) >= 0):
+            msg = "the thresholds of a ROC curve must decrease strictly (from the strictest cut to the loosest)"
+            raise ValueError(msg)
+
     @property
     def background_rejection(self) -> np.ndarray:
         """``1 - background_efficiency``."""
@@ -46,6 +62,42 @@ class RocCurve:
     def auc(self) -> float:
         """The area under the curve (trapezoids), 0.5 for a random classifier, 1 for a perfect one."""
         return float(np.trapezoid(self.signal_acceptance, self.background_efficiency))
+
+    def working_point(
+        self, *, signal_acceptance: float | None = None, background_rejection: float | None = None
+    ) -> WorkingPoint:
+        """The working point on this curve for a target signal acceptance (or background rejection).
+
+        With ``signal_acceptance``: the strictest cut (highest threshold) whose acceptance is at least the
+        target, so the best rejection that keeps that much signal. With ``background_rejection``: the
+        loosest cut whose rejection is at least the target, so the best acceptance at that rejection. When
+        no point reaches the target (a curve on a grid of cuts), the working point is NaN with index -1.
+
+        Examples:
+            >>> roc = RocCurve([0.9, 0.5, 0.1], [0.5, 0.99, 1.0], [0.0, 0.3, 1.0])
+            >>> wp = roc.working_point(signal_acceptance=0.99)
+            >>> wp.threshold, wp.background_rejection, wp.index
+            (0.5, 0.7, 1)
+        """
+        if (signal_acceptance is None) == (background_rejection is None):
+            msg = "give exactly one of signal_acceptance or background_rejection"
+            raise ValueError(msg)
+        acc, rej = self.signal_acceptance, self.background_rejection
+        if signal_acceptance is not None:
+            if not 0.0 <= signal_acceptance <= 1.0:
+                raise ValueError(f"signal_acceptance must be in [0, 1], got {signal_acceptance}")
+            ok = np.flatnonzero(acc >= signal_acceptance - 1e-12)
+            i = int(ok[0]) if ok.size else -1
+        else:
+            assert background_rejection is not None
+            if not 0.0 <= background_rejection <= 1.0:
+                raise ValueError(f"background_rejection must be in [0, 1], got {background_rejection}")
+            ok = np.flatnonzero(rej >= background_rejection - 1e-12)
+            i = int(ok[-1]) if ok.size else -1
+        if i < 0:
+            nan = float("nan")
+            return WorkingPoint(nan, nan, nan, index=-1)
+        return WorkingPoint(float(self.threshold[i]), float(acc[i]), float(rej[i]), index=i)
 
     def to_dict(self, max_points: int = 200) -> dict[str, list[float]]:
         """A JSON-able copy, thinned to at most ``max_points`` points (first and last kept)."""
@@ -66,6 +118,8 @@ class WorkingPoint:
     threshold: float
     signal_acceptance: float
     background_rejection: float
+    #: the point's index on its :class:`RocCurve` (-1: no point reached the target)
+    index: int | None = None
 
     def to_dict(self) -> dict[str, float]:
         return {
@@ -168,23 +222,60 @@ def working_point(
         >>> wp.threshold, round(wp.signal_acceptance, 3), round(wp.background_rejection, 3)
         (0.7, 0.667, 1.0)
     """
-    if (signal_acceptance is None) == (background_rejection is None):
-        msg = "give exactly one of signal_acceptance or background_rejection"
-        raise ValueError(msg)
-    roc = roc_curve(scores, labels, weights)
-    rej = roc.background_rejection
-    if signal_acceptance is not None:
-        if not 0.0 <= signal_acceptance <= 1.0:
-            raise ValueError(f"signal_acceptance must be in [0, 1], got {signal_acceptance}")
-        i = int(np.searchsorted(roc.signal_acceptance, signal_acceptance - 1e-12, side="left"))
-        i = min(i, len(roc.threshold) - 1)
+    return roc_curve(scores, labels, weights).working_point(
+        signal_acceptance=signal_acceptance, background_rejection=background_rejection
+    )
+
+
+def roc_curve_from_histograms(signal: Any, background: Any, edges: Any = None) -> RocCurve:
+    """The ROC curve of scores histogrammed per class: a cut at each bin's lower edge, from the top.
+
+    Histograms merge by addition, so this is the ROC curve (and AUC) of a job run in chunks. Entries in
+    one bin count as tied (one half in the AUC), so the AUC equals :func:`roc_auc` of the scores rounded
+    to their bins.
+
+    Args:
+        signal, background: counts (or sums of weights) per bin in increasing score, or two 1-d
+            ``hist.Hist`` on the same axis (their flow bins, if any, count below the first and above the
+            last edge).
+        edges: the ``n + 1`` bin edges (taken from the histograms when they are ``hist.Hist``).
+
+    Examples:
+        >>> roc = roc_curve_from_histograms([1, 1, 0, 0], [0, 1, 1, 0], [0.0, 0.25, 0.5, 0.75, 1.0])
+        >>> roc.threshold.tolist(), roc.auc()
+        ([inf, 0.75, 0.5, 0.25, 0.0], 0.125)
+    """
+    if hasattr(signal, "axes"):
+        if edges is None:
+            edges = signal.axes[0].edges
+        sig = np.asarray(signal.values(flow=True), dtype=np.float64)
+        bkg = np.asarray(background.values(flow=True), dtype=np.float64)
+        ax = signal.axes[0]
+        under, over = bool(ax.traits.underflow), bool(ax.traits.overflow)
+        lo, hi = int(under), len(sig) - int(over)
+        # the underflow joins the first bin (never selected apart), the overflow the last
+        if under:
+            sig[1] += sig[0]
+            bkg[1] += bkg[0]
+        if over:
+            sig[hi - 1] += sig[hi]
+            bkg[hi - 1] += bkg[hi]
+        sig, bkg = sig[lo:hi], bkg[lo:hi]
     else:
-        assert background_rejection is not None
-        if not 0.0 <= background_rejection <= 1.0:
-            raise ValueError(f"background_rejection must be in [0, 1], got {background_rejection}")
-        ok = np.flatnonzero(rej >= background_rejection - 1e-12)
-        i = int(ok[-1]) if len(ok) else 0
-    return WorkingPoint(float(roc.threshold[i]), float(roc.signal_acceptance[i]), float(rej[i]))
+        sig = np.asarray(signal, dtype=np.float64).ravel()
+        bkg = np.asarray(background, dtype=np.float64).ravel()
+    edges = np.arange(sig.size + 1, dtype=np.float64) if edges is None else np.asarray(edges, dtype=np.float64)
+    if not (sig.shape == bkg.shape and edges.size == sig.size + 1):
+        msg = f"signal ({sig.size} bins), background ({bkg.size} bins) and edges ({edges.size}) do not match"
+        raise ValueError(msg)
+    total_s, total_b = float(sig.sum()), float(bkg.sum())
+    if total_s <= 0 or total_b <= 0:
+        msg = f"a ROC curve needs both classes: signal {total_s}, background {total_b}"
+        raise ValueError(msg)
+    tps = np.cumsum(sig[::-1])
+    fps = np.cumsum(bkg[::-1])
+    thr = np.r_[np.inf, edges[:-1][::-1]]
+    return RocCurve(thr, np.minimum(np.r_[0.0, tps / total_s], 1.0), np.minimum(np.r_[0.0, fps / total_b], 1.0))
 
 
 def binary_metrics(

@@ -5,7 +5,7 @@ import pytest
 from sklearn.metrics import roc_auc_score
 from sklearn.metrics import roc_curve as sk_roc_curve
 
-from hepreco.ml import binary_metrics, roc_auc, roc_curve, working_point
+from hepreco.ml import binary_metrics, roc_auc, roc_curve, roc_curve_from_histograms, working_point
 
 
 @pytest.mark.parametrize("weighted", [False, True])
@@ -63,3 +63,42 @@ def test_binary_metrics_figures():
     assert m["signal_acceptance"] == 0.5 and m["background_rejection"] == 0.5 and m["accuracy"] == 0.5
     assert m["working_point"] == {"threshold": 0.9, "signal_acceptance": 0.5, "background_rejection": 1.0}
     assert roc_curve([0.1, 0.6, 0.4, 0.9], [0, 0, 1, 1]).to_dict()["threshold"][0] == 1e308
+
+
+# --- issue 10, point 9: one implementation, from scores, histograms or a tabulated curve ------------------
+def test_0010_roc_from_histograms_equals_sklearn_on_binned_scores():
+    rng = np.random.default_rng(11)
+    y = rng.uniform(size=3000) < 0.4
+    s = np.clip(rng.normal(np.where(y, 0.65, 0.45), 0.2), 0, 1 - 1e-9)
+    w = rng.uniform(0.2, 2.0, size=s.size)
+    edges = np.linspace(0, 1, 51)
+    binned = np.digitize(s, edges) - 1  # the bin index: scores in one bin tie
+    sig = np.histogram(s[y], edges, weights=w[y])[0]
+    bkg = np.histogram(s[~y], edges, weights=w[~y])[0]
+    roc = roc_curve_from_histograms(sig, bkg, edges)
+    assert roc.auc() == pytest.approx(roc_auc_score(y, binned, sample_weight=w), abs=1e-12)
+    fpr, tpr, _ = sk_roc_curve(y, binned, sample_weight=w, drop_intermediate=False)
+    assert np.allclose(np.interp(fpr, roc.background_efficiency, roc.signal_acceptance), tpr)
+    # the same from hist.Hist objects (flow bins counted with the edge bins)
+    import hist
+
+    hs = hist.Hist(hist.axis.Regular(50, 0, 1), storage=hist.storage.Weight())
+    hb = hs.copy()
+    hs.fill(s[y], weight=w[y])
+    hb.fill(s[~y], weight=w[~y])
+    assert roc_curve_from_histograms(hs, hb).auc() == pytest.approx(roc.auc(), abs=1e-12)
+
+
+def test_0010_working_point_on_a_tabulated_curve():
+    from hepreco.ml import RocCurve
+
+    roc = RocCurve([1.0, 0.75, 0.5, 0.25, 0.0], [0.2, 0.6, 0.8, 0.95, 0.97], [0.0, 0.01, 0.05, 0.3, 0.6])
+    wp = roc.working_point(signal_acceptance=0.8)
+    assert (wp.threshold, wp.signal_acceptance, wp.index) == (0.5, 0.8, 2)
+    assert wp.background_rejection == pytest.approx(0.95)
+    nowhere = roc.working_point(signal_acceptance=0.99)  # a grid that never keeps 99%
+    assert np.isnan(nowhere.threshold) and nowhere.index == -1
+    wr = roc.working_point(background_rejection=0.9)
+    assert wr.threshold == 0.5
+    with pytest.raises(ValueError, match="decrease"):
+        RocCurve([0.0, 1.0], [0.5, 1.0], [0.5, 1.0])

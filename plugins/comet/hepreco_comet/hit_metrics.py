@@ -12,8 +12,9 @@ from pydantic import Field, model_validator
 
 import hepreco
 from hepreco import InputTag
+from hepreco.ml import RocCurve, roc_curve_from_histograms
 from hepreco_comet._hits import event_name, flat_hits, per_hit
-from hepreco_comet.metrics import ScoreHistogram, ThresholdScan
+from hepreco_comet.metrics import ThresholdScan
 
 __all__ = ["HitClassificationMetrics"]
 
@@ -136,21 +137,27 @@ class HitClassificationMetrics(hepreco.Analyzer):
         out.cut_fraction_sum = float(cv[4])
         return out
 
+    def roc_per_hit(self) -> RocCurve:
+        """The per-hit ROC curve from the score histograms (cuts at the bin edges, on the score's own scale:
+        with ``invert`` a hit is selected below the cut)."""
+        sig, bkg = self.h_pos.values(flow=True), self.h_neg.values(flow=True)
+        edges = self.h_pos.axes[0].edges
+        # flow bins join the first and last bins
+        sig = np.r_[sig[0] + sig[1], sig[2:-2], sig[-2] + sig[-1]]
+        bkg = np.r_[bkg[0] + bkg[1], bkg[2:-2], bkg[-2] + bkg[-1]]
+        if self.config.invert:  # on -score: bins reversed, a cut at -edge
+            return roc_curve_from_histograms(sig[::-1], bkg[::-1], -edges[::-1])
+        return roc_curve_from_histograms(sig, bkg, edges)
+
     def results(self) -> dict[str, Any]:
         """The figures of the summary, from the (mergeable) histograms."""
         c = self.config
         scan = self.scan()
         wp = scan.working_point(c.target_acceptance)
-        cut = float(wp["threshold"])
-        sh = ScoreHistogram(1000, *c.score_range)
-        sh.pos = self.h_pos.view().astype(np.int64)
-        sh.neg = self.h_neg.view().astype(np.int64)
-        auc = sh.auc()
-        if c.invert:
-            auc = 1.0 - auc if np.isfinite(auc) else auc
-            cut = -cut
+        cut = -wp.threshold if c.invert else wp.threshold
+        auc = self.roc_per_hit().auc() if self.h_pos.sum(flow=True) and self.h_neg.sum(flow=True) else float("nan")
         f = scan.cut_fraction()
-        i = int(wp["index"])
+        i = int(wp.index if wp.index is not None else -1)
         nan = float("nan")
         names = {"signal": ("signal", "background"), "turn1": ("turn-1", "turn>1"), "turn1_all": ("turn-1", "other")}[
             c.task
@@ -173,8 +180,8 @@ class HitClassificationMetrics(hepreco.Analyzer):
             "auc_per_hit": round(auc, 5),
             "target_acceptance": c.target_acceptance,
             "working_point_cut": round(cut, 6),
-            f"{names[0]}_acceptance_after_cut": round(wp["acceptance"], 5),
-            f"{names[1]}_rejection_after_cut": round(wp["rejection"], 5),
+            f"{names[0]}_acceptance_after_cut": round(wp.signal_acceptance, 5),
+            f"{names[1]}_rejection_after_cut": round(wp.background_rejection, 5),
             f"{names[0]}_acceptance_whole": round(float(scan.acceptance(whole=True)[i]), 5) if i >= 0 else nan,
             f"{names[1]}_rejection_whole": round(float(scan.rejection(whole=True)[i]), 5) if i >= 0 else nan,
             f"{names[1]}_fraction_removed_by_energy_cut": round(f, 5),

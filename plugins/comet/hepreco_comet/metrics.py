@@ -18,18 +18,12 @@ by addition (:class:`ThresholdScan`), so results from many batches, processes or
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 import numba as nb
 import numpy as np
+from hepreco.ml import RocCurve, WorkingPoint
 
-__all__ = [
-    "ScoreHistogram",
-    "ThresholdScan",
-    "auc",
-    "event_rates",
-    "working_point",
-]
+__all__ = ["ThresholdScan", "event_rates"]
 
 
 @nb.njit(cache=True)
@@ -222,113 +216,27 @@ class ThresholdScan:
         n = int(self.n_events_neg[1])
         return self.cut_fraction_sum / n if n else float("nan")
 
-    def working_point(self, target_acceptance: float, *, whole: bool = False) -> dict[str, Any]:
-        """The largest threshold whose acceptance is at least ``target_acceptance``: see
-        :func:`working_point`."""
-        return working_point(self.thresholds, self.acceptance(whole=whole), self.rejection(whole=whole),
-                             target_acceptance)  # fmt: skip
+    def roc(self, *, whole: bool = False) -> RocCurve:
+        """The event-averaged ROC curve on the grid (after the cut, or against the whole data), strictest cut
+        first. A grid whose loosest cut keeps every hit ends at acceptance 1; an empty scan is all NaN."""
+        t = self.thresholds[::-1]
+        return RocCurve(t, self.acceptance(whole=whole)[::-1], 1.0 - self.rejection(whole=whole)[::-1])
 
+    def working_point(self, target_acceptance: float, *, whole: bool = False) -> WorkingPoint:
+        """The largest threshold whose event-averaged acceptance is at least ``target_acceptance`` (the best
+        rejection that keeps that much signal): :meth:`hepreco.ml.RocCurve.working_point` on :meth:`roc`;
+        NaN (index -1) when no cut of the grid keeps that much. ``index`` is the position in the
+        (ascending) ``thresholds``.
 
-def working_point(
-    thresholds: np.ndarray, acceptance: np.ndarray, rejection: np.ndarray, target_acceptance: float
-) -> dict[str, Any]:
-    """The working point for a target acceptance: the largest threshold that keeps at least the target.
-
-    Acceptance falls as the threshold rises, so this is the threshold with the best rejection among
-    those that meet the target. Returns ``index`` (-1 if none), ``threshold``, ``acceptance``,
-    ``rejection`` (NaN if none).
-
-    Examples:
-        >>> working_point(np.array([0.1, 0.5, 0.9]), np.array([1.0, 0.99, 0.5]), np.array([0.2, 0.8, 0.99]), 0.99)
-        {'index': 1, 'threshold': 0.5, 'acceptance': 0.99, 'rejection': 0.8}
-    """
-    acc = np.asarray(acceptance, dtype=np.float64)
-    ok = np.flatnonzero(acc >= target_acceptance)
-    if ok.size == 0:
-        return {"index": -1, "threshold": float("nan"), "acceptance": float("nan"), "rejection": float("nan")}
-    i = int(ok.max())
-    return {
-        "index": i,
-        "threshold": float(thresholds[i]),
-        "acceptance": float(acc[i]),
-        "rejection": float(np.asarray(rejection)[i]),
-    }
-
-
-def auc(score: np.ndarray, positive: np.ndarray, negative: np.ndarray | None = None) -> float:
-    """Per-hit area under the ROC curve (Mann-Whitney U, ties counted one half).
-
-    Examples:
-        >>> auc(np.array([0.9, 0.8, 0.3, 0.1]), np.array([True, False, True, False]))
-        0.75
-    """
-    score = np.asarray(score, dtype=np.float64)
-    pos = np.asarray(positive, dtype=bool)
-    neg = ~pos if negative is None else np.asarray(negative, dtype=bool)
-    s = score[pos | neg]
-    lab = pos[pos | neg]
-    n_pos = int(lab.sum())
-    n_neg = int(lab.size - n_pos)
-    if n_pos == 0 or n_neg == 0:
-        return float("nan")
-    order = np.argsort(s, kind="mergesort")
-    ranks = np.empty(s.size)
-    sorted_s = s[order]
-    # average ranks over ties
-    _, first, counts = np.unique(sorted_s, return_index=True, return_counts=True)
-    avg = first + 0.5 * (counts - 1) + 1.0
-    ranks[order] = np.repeat(avg, counts)
-    u = ranks[lab].sum() - n_pos * (n_pos + 1) / 2.0
-    return float(u / (n_pos * n_neg))
-
-
-@dataclass
-class ScoreHistogram:
-    """Histograms of the score of positives and negatives on a fine grid: a mergeable per-hit ROC/AUC.
-
-    Examples:
-        >>> h = ScoreHistogram(bins=1000)
-        >>> h.fill(np.array([0.9, 0.8, 0.3, 0.1]), np.array([True, False, True, False]))
-        >>> round(h.auc(), 3)
-        0.75
-    """
-
-    bins: int = 1000
-    lo: float = 0.0
-    hi: float = 1.0
-    pos: np.ndarray = field(init=False)
-    neg: np.ndarray = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.pos = np.zeros(self.bins, dtype=np.int64)
-        self.neg = np.zeros(self.bins, dtype=np.int64)
-
-    def _bin(self, score: np.ndarray) -> np.ndarray:
-        b = np.floor((np.asarray(score, dtype=np.float64) - self.lo) / (self.hi - self.lo) * self.bins)
-        return np.clip(b, 0, self.bins - 1).astype(np.int64)
-
-    def fill(self, score: np.ndarray, positive: np.ndarray, negative: np.ndarray | None = None) -> None:
-        pos = np.asarray(positive, dtype=bool)
-        neg = ~pos if negative is None else np.asarray(negative, dtype=bool)
-        self.pos += np.bincount(self._bin(np.asarray(score)[pos]), minlength=self.bins)
-        self.neg += np.bincount(self._bin(np.asarray(score)[neg]), minlength=self.bins)
-
-    def __add__(self, other: ScoreHistogram) -> ScoreHistogram:
-        out = ScoreHistogram(self.bins, self.lo, self.hi)
-        out.pos = self.pos + other.pos
-        out.neg = self.neg + other.neg
-        return out
-
-    def roc(self) -> tuple[np.ndarray, np.ndarray]:
-        """(false-positive rate, true-positive rate) for a threshold at each bin edge, high to low."""
-        tp = np.concatenate([[0], np.cumsum(self.pos[::-1])])
-        fp = np.concatenate([[0], np.cumsum(self.neg[::-1])])
-        return fp / max(fp[-1], 1), tp / max(tp[-1], 1)
-
-    def auc(self) -> float:
-        """AUC with ties inside a bin counted one half (exact when no two scores share a bin)."""
-        n_pos, n_neg = self.pos.sum(), self.neg.sum()
-        if n_pos == 0 or n_neg == 0:
-            return float("nan")
-        neg_below = np.concatenate([[0], np.cumsum(self.neg)[:-1]])
-        return float((self.pos * (neg_below + 0.5 * self.neg)).sum() / (n_pos * n_neg))
+        Examples:
+            >>> scan = ThresholdScan(np.linspace(0, 1, 11))
+            >>> scan.fill(np.array([0, 4]), np.array([0.9, 0.2, 0.8, 0.1]), np.array([True, True, False, False]))
+            >>> wp = scan.working_point(0.99)
+            >>> wp.threshold, wp.signal_acceptance, wp.background_rejection, wp.index
+            (0.2, 1.0, 0.5, 2)
+        """
+        wp = self.roc(whole=whole).working_point(signal_acceptance=target_acceptance)
+        if wp.index is None or wp.index < 0:
+            return wp
+        return WorkingPoint(wp.threshold, wp.signal_acceptance, wp.background_rejection,
+                            index=self.thresholds.size - 1 - wp.index)  # fmt: skip

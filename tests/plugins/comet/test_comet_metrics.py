@@ -1,10 +1,13 @@
-"""Per-event acceptance and rejection as the talk defines them, the threshold scan, AUC, working point."""
+"""Per-event acceptance and rejection as the talk defines them, the threshold scan and its working point
+(hepreco.ml's: the plugin has no AUC or working-point code of its own, issue 10 point 9)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from hepreco_comet.metrics import ScoreHistogram, ThresholdScan, auc, event_rates, working_point
+import hepreco_comet.metrics
+from hepreco.ml import RocCurve, WorkingPoint, roc_auc, roc_curve_from_histograms
+from hepreco_comet.metrics import ThresholdScan, event_rates
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -75,38 +78,39 @@ def test_scan_equals_event_rates_and_merges_exactly(b, split):
     assert merged.cut_fraction() == pytest.approx(whole.cut_fraction(), nan_ok=True)
 
 
-@settings(max_examples=40, deadline=None)
-@given(st.lists(st.tuples(st.floats(0, 1), st.booleans()), min_size=2, max_size=60))
-def test_auc_equals_brute_force(pairs):
-    score = np.array([p[0] for p in pairs])
-    lab = np.array([p[1] for p in pairs])
-    pos, neg = score[lab], score[~lab]
-    if pos.size == 0 or neg.size == 0:
-        assert np.isnan(auc(score, lab))
-        return
-    brute = ((pos[:, None] > neg[None, :]) + 0.5 * (pos[:, None] == neg[None, :])).mean()
-    assert auc(score, lab) == pytest.approx(brute)
+def test_0010_the_plugin_uses_hepreco_ml_metrics():
+    for name in ("auc", "working_point", "ScoreHistogram"):
+        assert not hasattr(hepreco_comet.metrics, name)
 
 
-def test_histogram_auc_matches_exact_auc_and_merges():
+def test_histogram_roc_matches_exact_auc_and_merges():
     rng = np.random.default_rng(3)
     lab = rng.uniform(size=5000) < 0.3
     score = np.clip(rng.normal(np.where(lab, 0.7, 0.4), 0.15), 0, 0.999999)
-    h1, h2 = ScoreHistogram(10000), ScoreHistogram(10000)
-    h1.fill(score[:2000], lab[:2000])
-    h2.fill(score[2000:], lab[2000:])
-    assert (h1 + h2).auc() == pytest.approx(auc(score, lab), abs=1e-3)
-    fpr, tpr = (h1 + h2).roc()
-    assert fpr[0] == 0 and tpr[-1] == 1 and np.all(np.diff(tpr) >= 0)
+    edges = np.linspace(0, 1, 10001)
+    parts = [(np.histogram(score[sl][lab[sl]], edges)[0], np.histogram(score[sl][~lab[sl]], edges)[0])
+             for sl in (slice(0, 2000), slice(2000, None))]  # fmt: skip
+    roc = roc_curve_from_histograms(parts[0][0] + parts[1][0], parts[0][1] + parts[1][1], edges)
+    assert roc.auc() == pytest.approx(roc_auc(score, lab), abs=1e-3)
+    assert roc.background_efficiency[0] == 0 and roc.signal_acceptance[-1] == 1
+    assert np.all(np.diff(roc.signal_acceptance) >= 0)
 
 
-def test_working_point_is_the_tightest_cut_meeting_the_target():
-    t = np.linspace(0, 1, 5)
-    acc = np.array([1.0, 0.995, 0.99, 0.9, 0.5])
-    rej = np.array([0.0, 0.5, 0.7, 0.9, 0.99])
-    wp = working_point(t, acc, rej, 0.99)
-    assert wp == {"index": 2, "threshold": 0.5, "acceptance": 0.99, "rejection": 0.7}
-    assert np.isnan(working_point(t, acc, rej, 1.01)["threshold"])
+def test_scan_working_point_is_the_tightest_cut_meeting_the_target():
+    scan = ThresholdScan(np.linspace(0, 1, 5))
+    # one event per hit: per-event rates are 0/1 and their means the fractions of hits above each cut
+    score = np.array([0.1, 0.3, 0.6, 0.8, 0.9, 0.2, 0.4, 0.7])
+    sig = np.array([True] * 5 + [False] * 3)
+    scan.fill(np.arange(9), score, sig)
+    roc = scan.roc()
+    assert isinstance(roc, RocCurve) and roc.threshold.tolist() == [1.0, 0.75, 0.5, 0.25, 0.0]
+    wp = scan.working_point(0.8)
+    assert isinstance(wp, WorkingPoint)
+    assert (wp.threshold, wp.signal_acceptance, wp.index) == (0.25, 0.8, 1)
+    assert wp.background_rejection == pytest.approx(1 / 3)
+    assert scan.working_point(1.0).threshold == 0.0  # every signal hit is above the loosest cut
+    empty = ThresholdScan(np.linspace(0, 1, 5))
+    assert np.isnan(empty.working_point(0.5).threshold) and empty.working_point(0.5).index == -1
 
 
 def test_scan_rejects_a_bad_grid():
