@@ -184,13 +184,16 @@ def nsubjettiness(constituents: ak.Array, *, n_max: int = 3, radius: float = 1.0
     denom = np.asarray(ak.sum(pt, axis=1)) * radius
     import contextlib
     import io
+    import warnings
 
     for n_sub in range(1, n_max + 1):
         ok = counts > n_sub  # with N or fewer particles every particle is a subjet: tau_N = 0
         if not ok.any():
             continue
         sub = vec[ok]
-        with contextlib.redirect_stdout(io.StringIO()):
+        with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+            # fastjet's awkward interface warns about exclusive anti-kt jets even for this kt sequence
+            warnings.filterwarnings("ignore", message="dcut and exclusive jets")
             cs = fj.ClusterSequence(sub, _jet_definition("kt", radius))
             axes = cs.exclusive_jets(n_jets=n_sub)
         axes = ak.with_name(axes, "Momentum4D")

@@ -1,0 +1,57 @@
+"""This module draws ROC curves as jet-tagging papers do: background rejection 1/eps_B on a log scale
+against signal efficiency eps_S (mplhep style), with the MPNN paper's points for reference."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["plot_rocs"]
+
+
+def plot_rocs(
+    path: str | Path,
+    curves: Mapping[str, tuple[np.ndarray, np.ndarray, float, float]],
+    *,
+    paper: bool = True,
+    title: str = "",
+) -> Path:
+    """Draw ``curves`` (name -> ``(eff_s, eff_b, auc, inv_eps_b_at_50)``) into the PNG ``path``.
+
+    The paper's taggers (:data:`hepreco_jets.roc.PAPER`) are drawn as points at eps_S = 50% with their
+    errors: they were measured on Louppe et al.'s samples, not on ours.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import mplhep
+
+    from hepreco_jets.roc import PAPER
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with plt.style.context(mplhep.style.ROOT):
+        fig, ax = plt.subplots(figsize=(7, 6))
+        for name, (es, eb, auc, inv) in curves.items():
+            ok = (eb > 0) & (es > 0.05)
+            ax.plot(es[ok], 1.0 / eb[ok], label=f"{name}: AUC {auc:.4f}, 1/$\\epsilon_B$(50%) {inv:.1f}")
+        if paper:
+            markers = iter(["o", "s", "^", "v"])
+            for name, (auc, _, inv, err) in PAPER.items():
+                ax.errorbar([0.5], [inv], yerr=[err] if err else None, fmt=next(markers), color="k",
+                            mfc="none", label=f"paper: {name} (AUC {auc:.4f}, {inv:g})")  # fmt: skip
+        ax.set_yscale("log")
+        ax.set_xlim(0.0, 1.0)
+        ax.set_xlabel("signal efficiency $\\epsilon_S$ (W jets)")
+        ax.set_ylabel("background rejection $1/\\epsilon_B$ (QCD jets)")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=8, loc="upper right")
+        if title:
+            ax.set_title(title, fontsize=10)
+        fig.tight_layout()
+        fig.savefig(path, dpi=100)
+        plt.close(fig)
+    return path
