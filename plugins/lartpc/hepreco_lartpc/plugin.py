@@ -1,0 +1,40 @@
+"""This module registers the LArTPC plugin's source, modules, model and shipped checkpoint with hepreco (entry
+point ``lartpc``). It imports neither numba nor torch nor matplotlib: they load when a job uses them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import hepreco
+from hepreco_lartpc.event_display import EventDisplay
+from hepreco_lartpc.segmentation_metrics import SegmentationMetrics
+from hepreco_lartpc.sim_validation import SimValidation
+from hepreco_lartpc.source import LArTPCSimSource
+from hepreco_lartpc.track_shower import UNetTrackShower
+from hepreco_lartpc.unet import UNET
+from hepreco_lartpc.view_imager import ViewImager
+
+__all__ = ["hepreco_builtin_checkpoints", "hepreco_models", "hepreco_modules", "hepreco_sources"]
+
+CHECKPOINTS = Path(__file__).parent / "checkpoints"
+
+
+@hepreco.hookimpl
+def hepreco_modules() -> list[type]:
+    return [ViewImager, UNetTrackShower, SegmentationMetrics, SimValidation, EventDisplay]
+
+
+@hepreco.hookimpl
+def hepreco_models() -> list[object]:
+    return [UNET]
+
+
+@hepreco.hookimpl
+def hepreco_builtin_checkpoints() -> dict[str, str]:
+    """The checkpoint shipped in ``checkpoints/``: ``builtin:lartpc-unet``."""
+    return {"lartpc-unet": str(CHECKPOINTS / "lartpc-unet")}
+
+
+@hepreco.hookimpl
+def hepreco_sources() -> list[type]:
+    return [LArTPCSimSource]
