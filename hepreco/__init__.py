@@ -5,7 +5,7 @@ The public API is what this module exports (``__all__``); everything else is int
 - Events, InputTag, EventIDs: a batch of events, product names, event ids (``hepreco.core``).
 - Source, GeneratorSource, Producer, Filter, Analyzer, Output, ModuleConfig: module base classes.
 - Service, Services: job-wide helpers (``hepreco.services`` holds the built-in ones).
-- Graph, efficiency_graph, binomial_interval: results a module puts in the histogram file's ``results/``
+- Graph, efficiency_graph, binomial_interval, suggest_bins: results a module puts in the histogram file's ``results/``
   (``Module.put_result``), written as ROOT TGraph / TGraphAsymmErrors.
 - hookimpl: marks plugin hook implementations (the specs live in ``hepreco.hookspecs``).
 - run: run a job from Python; JobResult is what it returns.
@@ -35,7 +35,7 @@ from hepreco.core.runner import run
 from hepreco.core.service import Service, Services
 from hepreco.errors import ConfigError, ModuleError, PluginError, ProductNotFound
 from hepreco.hookspecs import hookimpl
-from hepreco.services.results import Graph, binomial_interval, efficiency_graph
+from hepreco.services.results import Graph, binomial_interval, efficiency_graph, suggest_bins
 
 __all__ = [
     "Analyzer",
@@ -65,4 +65,5 @@ __all__ = [
     "efficiency_graph",
     "hookimpl",
     "run",
+    "suggest_bins",
 ]

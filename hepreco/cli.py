@@ -246,6 +246,31 @@ def cmd_new_plugin(ns: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# --- plot (hepreco.plotting) ----------------------------------------------------------------------
+def _plot_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("file", help="a ROOT file (the Histograms service's file, or any other)")
+    p.add_argument("names", nargs="*", metavar="NAME", help="objects to draw (default: every histogram and graph)")
+    p.add_argument("-d", "--dir", default=".", help="where to write NAME.png and NAME.pdf (default: here)")
+    p.add_argument("--label", default="Simulation", help="the experiment label, e.g. 'COMET Simulation'")
+    p.add_argument("--logy", action="store_true", help="a logarithmic y axis")
+    p.add_argument("--internal", action="store_true", help="also draw the internal/ accumulators")
+
+
+@command("plot", "draw histograms and graphs of a ROOT file with mplhep (PNG and PDF)")
+@args(_plot_args)
+def cmd_plot(ns: argparse.Namespace) -> int:
+    from hepreco.plotting import plot_file
+
+    try:
+        written = plot_file(ns.file, ns.names, out_dir=ns.dir, label=ns.label, logy=ns.logy, internal=ns.internal)
+    except (ImportError, KeyError, FileNotFoundError) as err:
+        print(f"hepreco: {str(err).strip(chr(34) + chr(39))}", file=sys.stderr)
+        return EXIT_CONFIG
+    for path in written:
+        print(path)
+    return EXIT_OK
+
+
 # --------------------------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(

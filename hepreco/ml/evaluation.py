@@ -176,6 +176,7 @@ def _evaluate_job(cfg: EvalConfig, resolved: ResolvedConfig, reg: Registry, quie
         "signal_acceptance": cfg.signal_acceptance,
         "threshold": cfg.threshold,
         "roc_file": roc,
+        "name": f"{job.score} ({cfg.sample} sample)",
         "select": select,
     }
     data["modules"] = modules

@@ -11,7 +11,8 @@ A job config loads it with ``plugins: [hepreco.ml.plugin]``.
 from __future__ import annotations
 
 import logging
-from typing import Literal
+from pathlib import Path
+from typing import Any, Literal
 
 import awkward as ak
 import numpy as np
@@ -79,7 +80,14 @@ class BinaryMetrics(Analyzer):
     at ``signal_acceptance``, and acceptance/rejection/accuracy at ``threshold``.
 
     Jagged products (per hit) are flattened; ``mask`` selects the entries that count. The figures are
-    recorded with ``summary`` and kept in ``self.result``.
+    recorded with ``summary`` and kept in ``self.result``. The curves go to the histogram file's
+    ``results/<label>/`` (``Module.put_result``): ``roc`` (TGraph: background rejection vs signal
+    acceptance), ``signal_acceptance_vs_cut`` and ``background_efficiency_vs_cut`` (TGraphAsymmErrors with
+    Wilson binomial errors; effective entries when weighted), ``working_point`` (one point) and the score
+    distributions ``score_signal`` and ``score_background`` (TH1 with sqrt(sum w^2) errors).
+
+    It keeps every score to compute exact figures, so under a chunked executor (``processes``, ``dask``)
+    its ``end_job`` runs on each worker, over that worker's chunks: run it inline for the job's figures.
     """
 
     class Config(Analyzer.Config):
@@ -96,7 +104,13 @@ class BinaryMetrics(Analyzer):
         threshold: float = 0.5
         """A fixed cut, for acceptance/rejection/accuracy."""
         roc_file: str | None = None
-        """Draw the ROC curve into this PNG file at end of job."""
+        """Draw the ROC curve into this file at end of job (a PNG, and a PDF beside it)."""
+        plot_label: str = "Simulation"
+        """The experiment label of the plot, e.g. ``"COMET Simulation"`` (first word bold)."""
+        name: str | None = None
+        """The classifier's name in legends and titles (default: the score's product name)."""
+        cuts: int = Field(100, ge=2)
+        """Cut values of the acceptance-vs-cut graphs (evenly spaced over the scores' range)."""
 
     def begin_job(self) -> None:
         self._scores: list[np.ndarray] = []
@@ -153,11 +167,64 @@ class BinaryMetrics(Analyzer):
             background_rejection=round(m["background_rejection"], 6),
             accuracy=round(m["accuracy"], 6),
         )
+        roc = roc_curve(scores, labels, weights)
+        self._put_results(scores, labels, weights, roc, wp)
         if c.roc_file:
             from hepreco.ml.plots import plot_roc
 
+            name = c.name or str(c.score)
             out = self.job.atomic_path(c.roc_file)
-            plot_roc({self.label: roc_curve(scores, labels, weights)}, out, working_points={self.label: wp}, fmt="png")
+            pdf = self.job.atomic_path(str(Path(c.roc_file).with_suffix(".pdf")))
+            plot_roc({name: roc}, out, working_points={name: wp}, fmt="png", label=c.plot_label, pdf=pdf)
+
+    def _put_results(
+        self, scores: np.ndarray, labels: np.ndarray, weights: np.ndarray | None, roc: Any, wp: dict[str, float]
+    ) -> None:
+        """The curves a user plots, into the histogram file's ``results/<label>/``."""
+        import hist
+
+        from hepreco.services.results import Graph, efficiency_graph, suggest_bins
+
+        c = self.config
+        name = c.name or str(c.score)
+        w = np.ones_like(scores) if weights is None else weights
+        keep = np.unique(np.linspace(0, len(roc.threshold) - 1, min(len(roc.threshold), 2000)).round().astype(int))
+        self.put_result(
+            "roc",
+            Graph(roc.signal_acceptance[keep], roc.background_rejection[keep], title=f"{name}: ROC, AUC {roc.auc():.4f}",
+                  xlabel="signal acceptance", ylabel="background rejection"),
+        )  # fmt: skip
+        self.put_result(
+            "working_point",
+            Graph([wp["signal_acceptance"]], [wp["background_rejection"]], xlabel="signal acceptance",
+                  ylabel="background rejection",
+                  title=f"{name}: working point, score >= {wp['threshold']:.4g}"),
+        )  # fmt: skip
+        lo, hi = float(scores.min()), float(scores.max())
+        if hi <= lo:
+            hi = lo + 1.0
+        cuts = np.linspace(lo, hi, c.cuts)
+        for cls, sel, title in ((True, labels, "signal acceptance"), (False, ~labels, "background efficiency")):
+            s, ws = scores[sel], w[sel]
+            order = np.argsort(s)
+            s, ws = s[order], ws[order]
+            above = np.r_[np.cumsum(ws[::-1])[::-1], 0.0]  # weight of the entries >= s[i]
+            passed = above[np.searchsorted(s, cuts, side="left")]
+            total, total2 = float(ws.sum()), float((ws * ws).sum())
+            # binomial errors of the effective entries (sum w)^2 / sum w^2 (the entries when unweighted)
+            n_eff = total * total / total2 if total2 > 0 else 0.0
+            eff = passed / total if total > 0 else np.zeros_like(passed)
+            key = "signal_acceptance_vs_cut" if cls else "background_efficiency_vs_cut"
+            self.put_result(
+                key,
+                efficiency_graph(cuts, eff * n_eff, np.full_like(eff, n_eff), title=f"{name}: {title}",
+                                 xlabel="cut on the score (select score >= cut)", ylabel=title),
+            )  # fmt: skip
+            bins = suggest_bins(len(s))
+            h = hist.Hist(hist.axis.Regular(bins, lo, hi, name="score", label="score"),
+                          storage=hist.storage.Weight(), label=f"{name}: score, {'signal' if cls else 'background'}")  # fmt: skip
+            h.fill(s, weight=ws)
+            self.put_result("score_signal" if cls else "score_background", h)
 
 
 @hookimpl

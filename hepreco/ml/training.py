@@ -516,7 +516,8 @@ def write_figures(
     *,
     label: str = "validation",
 ) -> None:
-    """``loss.png`` from the history (when there is one) and ``roc.png`` for a binary classifier."""
+    """``loss.png`` from the history (when there is one) and ``roc.png`` for a binary classifier (each with
+    a PDF beside it)."""
     from hepreco.ml.plots import plot_history, plot_roc
 
     if history:
@@ -525,7 +526,8 @@ def write_figures(
         from hepreco.ml.metrics import roc_curve, scores_and_labels
 
         s, y, w = scores_and_labels(pred, data)
-        plot_roc({label: roc_curve(s, y, w)}, out / "roc.png", working_points={label: metrics["working_point"]})
+        name = f"{spec.name}, {label} sample"
+        plot_roc({name: roc_curve(s, y, w)}, out / "roc.png", working_points={name: metrics["working_point"]})
 
 
 def print_summary(summary: Mapping[str, Any], out: Path) -> None:

@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-__all__ = ["Graph", "binomial_interval", "efficiency_graph"]
+__all__ = ["Graph", "binomial_interval", "efficiency_graph", "suggest_bins"]
 
 
 @dataclass
@@ -164,3 +164,15 @@ def efficiency_graph(
         xs[ok], eff[ok], xerr_low=xe, xerr_high=xe, yerr_low=(eff - low)[ok], yerr_high=(high - eff)[ok],
         title=title, xlabel=xlabel, ylabel=ylabel,
     )  # fmt: skip
+
+
+def suggest_bins(entries: float, *, low: int = 10, high: int = 100) -> int:
+    """A number of bins for a histogram of ``entries`` entries: the Rice rule (2 n^(1/3)), kept within
+    ``[low, high]``, so that a small sample is not drawn in a hundred nearly empty bins.
+
+    Examples:
+        >>> suggest_bins(50), suggest_bins(10_000), suggest_bins(10**7)
+        (10, 43, 100)
+    """
+    n = max(float(entries), 0.0)
+    return int(min(max(round(2.0 * n ** (1.0 / 3.0)), low), high))
