@@ -254,6 +254,7 @@ def _plot_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--label", default="Simulation", help="the experiment label, e.g. 'COMET Simulation'")
     p.add_argument("--logy", action="store_true", help="a logarithmic y axis")
     p.add_argument("--internal", action="store_true", help="also draw the internal/ accumulators")
+    p.add_argument("--no-rebin", dest="rebin", action="store_false", help="keep every bin of sparse histograms")
 
 
 @command("plot", "draw histograms and graphs of a ROOT file with mplhep (PNG and PDF)")
@@ -262,7 +263,9 @@ def cmd_plot(ns: argparse.Namespace) -> int:
     from hepreco.plotting import plot_file
 
     try:
-        written = plot_file(ns.file, ns.names, out_dir=ns.dir, label=ns.label, logy=ns.logy, internal=ns.internal)
+        written = plot_file(
+            ns.file, ns.names, out_dir=ns.dir, label=ns.label, logy=ns.logy, internal=ns.internal, rebin=ns.rebin
+        )
     except (ImportError, KeyError, FileNotFoundError) as err:
         print(f"hepreco: {str(err).strip(chr(34) + chr(39))}", file=sys.stderr)
         return EXIT_CONFIG

@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import textwrap
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,7 @@ __all__ = [
     "experiment_label",
     "figure",
     "plot_file",
+    "rebin_for_entries",
     "require_plotting",
     "save_figure",
     "tlatex",
@@ -95,6 +97,23 @@ def save_figure(fig: Any, path: str | os.PathLike[str], *, pdf: str | os.PathLik
     return [png, pdf_path]
 
 
+def rebin_for_entries(h: Any, entries: float | None = None) -> Any:
+    """A 1-d ``hist.Hist`` merged into fewer bins when it has few entries: about :func:`hepreco.suggest_bins`
+    bins (a divisor of its number of bins), so that a small sample is not drawn in mostly empty bins."""
+    import hist
+
+    from hepreco.services.results import suggest_bins
+
+    n = float(h.sum(flow=True).value if hasattr(h.sum(flow=True), "value") else h.sum(flow=True))
+    n = n if entries is None else entries
+    bins = h.axes[0].size
+    want = suggest_bins(n, high=bins)
+    factor = max(1, bins // max(want, 1))
+    while factor > 1 and bins % factor:
+        factor -= 1
+    return h[:: hist.rebin(factor)] if factor > 1 else h
+
+
 def draw_histogram(ax: Any, h: Any, *, label: str | None = None, density: bool = False, **kwargs: Any) -> None:
     """Draw a 1-d histogram (``hist.Hist`` or an uproot TH1) with its error bars (sqrt(sum w^2)), or a
     2-d one as a colour map."""
@@ -140,6 +159,8 @@ def tlatex(text: str) -> str:
     Examples:
         >>> print(tlatex("m(#mu#mu) [GeV]"))
         m($\\mu$$\\mu$) [GeV]
+        >>> print(tlatex("p_{T} [GeV], #eta^{2}"))
+        $p_{T}$ [GeV], $\\eta^{2}$
     """
 
     def sub(m: re.Match[str]) -> str:
@@ -147,7 +168,15 @@ def tlatex(text: str) -> str:
         known = _GREEK | {"pm", "times", "rightarrow", "infty", "sqrt"}
         return f"$\\{word}$" if word in known or word.lower() in _GREEK else m.group(0)
 
-    return _TLATEX.sub(sub, text)
+    out = _TLATEX.sub(sub, text)
+
+    def script(m: re.Match[str]) -> str:
+        return f"${m.group(1).strip('$')}{m.group(2)}{{{m.group(3)}}}$"
+
+    return _SCRIPT.sub(script, out)
+
+
+_SCRIPT = re.compile(r"(\$\\[A-Za-z]+\$|[A-Za-z0-9])([_^])\{([^}$]*)\}")
 
 
 _GREEK = {
@@ -192,6 +221,7 @@ def plot_file(
     label: str = "Simulation",
     logy: bool = False,
     internal: bool = False,
+    rebin: bool = True,
 ) -> list[Path]:
     """Draw objects of a ROOT file (histograms, graphs) with mplhep, one PNG and one PDF each in ``out_dir``,
     named after the object's path (``results/roc`` → ``results_roc.png``); returns the files written.
@@ -202,6 +232,7 @@ def plot_file(
             when empty, except the ``internal/`` accumulators (``internal=True`` draws them too).
         label: the experiment label (``"COMET Simulation"``).
         logy: a logarithmic y axis.
+        rebin: merge the bins of a 1-d histogram with few entries (:func:`rebin_for_entries`).
     """
     import uproot
 
@@ -215,20 +246,25 @@ def plot_file(
             if cls.startswith("TH3"):
                 continue
             title, xt, yt = _title_parts(obj)
+            title = textwrap.fill(title, 48)
             with figure() as (fig, ax):
                 if cls.startswith("TGraph"):
                     draw_graph(ax, obj, label=title or None)
                 else:
-                    draw_histogram(ax, obj, label=(title or None) if cls.startswith("TH1") else None)
+                    h = obj.to_hist()
+                    if cls.startswith("TH1") and rebin:
+                        h = rebin_for_entries(h)
+                    draw_histogram(ax, h, label=(title or None) if cls.startswith("TH1") else None)
                     if cls.startswith("TH1") and not yt:
-                        weighted = obj.has_member("fSumw2") and len(obj.member("fSumw2")) > 0
+                        sumw2 = np.asarray(obj.member("fSumw2")) if obj.has_member("fSumw2") else np.zeros(0)
+                        weighted = sumw2.size > 0 and not np.allclose(sumw2, obj.values(flow=True))
                         yt = "weighted entries" if weighted else "entries"
                 ax.set_xlabel(xt)
                 ax.set_ylabel(yt)
                 if logy:
                     ax.set_yscale("log")
                 if title and not cls.startswith("TH2"):
-                    ax.legend(loc="best", fontsize="small")
+                    ax.legend(loc="best", fontsize="x-small")
                 experiment_label(ax, label)
                 written += save_figure(fig, out / f"{name.replace('/', '_')}.png")
     return written

@@ -149,9 +149,11 @@ class EventDisplay(hepreco.Analyzer):
         events: list[int] = Field(default_factory=list)
         """Event numbers to draw (every run and subrun); empty: the first event this module sees."""
         plot_dir: str = "comet_plots"
-        """Directory for the PNGs."""
+        """Directory for the PNGs (150 dpi) and the PDFs beside them."""
         filename: str = "event_display_{run}_{subrun}_{event}.png"
         """File name pattern of a display, with ``{run}``, ``{subrun}``, ``{event}`` and ``{label}``."""
+        plot_label: str = "COMET Simulation"
+        """The experiment label of the displays."""
         edep_max: float | None = Field(255.0, gt=0)
         """The energy cut: hits above it are drawn as "removed by energy cut" (null: no cut)."""
         hit_z: Literal["zero", "truth"] = "zero"
@@ -313,87 +315,88 @@ def draw_event(
     and panel: ``{"truth": {class: n}, "prediction": {class: n}}``."""
     from hepreco_comet.plotting import _plt, _save
 
-    plt = _plt()
+    hp = _plt()
     truth_colours, pred_colours = _class_colours()
-    fig, axs = plt.subplots(1, 2, figsize=(18, 9))
-    # room in the corners for the text box
-    lim = max(geometry.outer_wall, max(geometry.cth_radius) if config.cth else 0.0) + 14.0
-    t = np.linspace(0, 2 * np.pi, 361)
-    for ax in axs:
-        ax.scatter(wires[0], wires[1], s=0.2, color="#dddddd", rasterized=True)
-        for r in geometry.radius[geometry.sense] * np.cos(0.5 * geometry.twist[geometry.sense]):
-            ax.plot(r * np.cos(t), r * np.sin(t), color="#eeeeee", lw=0.4, zorder=0)
-        for r in (geometry.inner_wall, geometry.outer_wall):
-            ax.plot(r * np.cos(t), r * np.sin(t), color="k", lw=0.8)
-        if config.cth:
-            for r, d in zip(geometry.cth_radius, geometry.cth_thickness, strict=True):
-                for rr in (r, r + d):
-                    ax.plot(rr * np.cos(t), rr * np.sin(t), color="#6baed6", lw=0.6)
-        ax.set_xlim(-lim, lim)
-        ax.set_ylim(-lim, lim)
-        ax.set_aspect("equal")
-        ax.set_xlabel("x [cm]")
-        ax.set_ylabel("y [cm]")
+    with hp.figure(18, 9, ncols=2) as (fig, axs):
+        # room in the corners for the text box
+        lim = max(geometry.outer_wall, max(geometry.cth_radius) if config.cth else 0.0) + 14.0
+        t = np.linspace(0, 2 * np.pi, 361)
+        for ax in axs:
+            ax.scatter(wires[0], wires[1], s=0.2, color="#dddddd", rasterized=True)
+            for r in geometry.radius[geometry.sense] * np.cos(0.5 * geometry.twist[geometry.sense]):
+                ax.plot(r * np.cos(t), r * np.sin(t), color="#eeeeee", lw=0.4, zorder=0)
+            for r in (geometry.inner_wall, geometry.outer_wall):
+                ax.plot(r * np.cos(t), r * np.sin(t), color="k", lw=0.8)
+            if config.cth:
+                for r, d in zip(geometry.cth_radius, geometry.cth_thickness, strict=True):
+                    for rr in (r, r + d):
+                        ax.plot(rr * np.cos(t), rr * np.sin(t), color="#6baed6", lw=0.6)
+            ax.set_xlim(-lim, lim)
+            ax.set_ylim(-lim, lim)
+            ax.set_aspect("equal")
+            ax.set_xlabel("x [cm]")
+            ax.set_ylabel("y [cm]")
 
-    drawn: dict[str, dict[str, int]] = {"truth": {}, "prediction": {}}
-    x, y, tc, pc = ev["x"], ev["y"], ev["truth_cat"], ev["pred_cat"]
-    for k, name in enumerate(TRUTH_CLASSES):
-        m = tc == k
-        drawn["truth"][name] = int(m.sum())
-        if m.any():
-            style = {"s": 14, "zorder": 5 - k} if k < 2 else {"s": 8, "zorder": 3}  # signal on top
-            axs[0].scatter(x[m], y[m], color=truth_colours[name], label=f"{name} ({int(m.sum())})", **style)
-    n_sig = int((tc <= 1).sum())
-    axs[0].set_title(f"truth: {ev['name']}\n{n_sig} signal, {int(tc.size - n_sig)} background hits", fontsize=15)
+        drawn: dict[str, dict[str, int]] = {"truth": {}, "prediction": {}}
+        x, y, tc, pc = ev["x"], ev["y"], ev["truth_cat"], ev["pred_cat"]
+        for k, name in enumerate(TRUTH_CLASSES):
+            m = tc == k
+            drawn["truth"][name] = int(m.sum())
+            if m.any():
+                style = {"s": 14, "zorder": 5 - k} if k < 2 else {"s": 8, "zorder": 3}  # signal on top
+                axs[0].scatter(x[m], y[m], color=truth_colours[name], label=f"{name} ({int(m.sum())})", **style)
+        n_sig = int((tc <= 1).sum())
+        axs[0].set_title(f"truth: {ev['name']}\n{n_sig} signal, {int(tc.size - n_sig)} background hits", fontsize=15)
 
-    pred_names = dict(enumerate(PREDICTION_CLASSES))
-    if not ev["has_turn1"]:
-        pred_names[2] = "kept by the hit classifier"
-        pred_colours[pred_names[2]] = pred_colours["turn-1 mask"]
-    for k in range(len(PREDICTION_CLASSES)):
-        name = pred_names[k]
-        m = pc == k
-        drawn["prediction"][name] = int(m.sum())
-        if not m.any():
-            continue
-        n1, n2 = int((m & (tc == 0)).sum()), int((m & (tc == 1)).sum())
-        label = f"{name} ({int(m.sum())}; signal: {n1} turn 1, {n2} later)"
-        style = {"marker": "x", "s": 10, "linewidths": 0.8} if k == 0 else {"s": 14 if k >= 2 else 8}
-        axs[1].scatter(x[m], y[m], color=pred_colours[name], label=label, zorder=3 + k, **style)
-    stages = [str(t) for t in (config.selected, config.turn1, config.fit) if t is not None]
-    axs[1].set_title(f"prediction: {', '.join(stages) or 'energy cut only'}", fontsize=15)
+        pred_names = dict(enumerate(PREDICTION_CLASSES))
+        if not ev["has_turn1"]:
+            pred_names[2] = "kept by the hit classifier"
+            pred_colours[pred_names[2]] = pred_colours["turn-1 mask"]
+        for k in range(len(PREDICTION_CLASSES)):
+            name = pred_names[k]
+            m = pc == k
+            drawn["prediction"][name] = int(m.sum())
+            if not m.any():
+                continue
+            n1, n2 = int((m & (tc == 0)).sum()), int((m & (tc == 1)).sum())
+            label = f"{name} ({int(m.sum())}; signal: {n1} turn 1, {n2} later)"
+            style = {"marker": "x", "s": 10, "linewidths": 0.8} if k == 0 else {"s": 14 if k >= 2 else 8}
+            axs[1].scatter(x[m], y[m], color=pred_colours[name], label=label, zorder=3 + k, **style)
+        stages = [str(t) for t in (config.selected, config.turn1, config.fit) if t is not None]
+        axs[1].set_title(f"prediction: {', '.join(stages) or 'energy cut only'}", fontsize=15)
 
-    truth, fit = ev["truth"], ev["fit"]
-    lines = []
-    true_pt = None
-    if truth is not None and truth.get("has_signal", True) and {"px", "py"} <= truth.keys():
-        true_pt = float(np.hypot(truth["px"], truth["py"]))
-        lines.append(f"true $p_T$ = {true_pt:.2f} MeV/c")
-        if {"vx", "vy"} <= truth.keys():
-            cx, cy, r = signal_circle(truth["px"], truth["py"], truth["vx"], truth["vy"], field=config.field)
-            for ax in axs:
-                ax.plot(cx + r * np.cos(t), cy + r * np.sin(t), color="k", ls="--", lw=1.0, label="true circle")
-    if fit is not None:
-        valid = bool(fit.get("valid", True))
-        if valid and {"center_x", "center_y", "radius"} <= fit.keys() and np.isfinite(fit["radius"]):
-            cx, cy, r = float(fit["center_x"]), float(fit["center_y"]), float(fit["radius"])
-            axs[1].plot(cx + r * np.cos(t), cy + r * np.sin(t), color="#1f77b4", lw=1.5, label="fitted circle")
-        if valid and fit.get("pt") is not None:
-            line = f"fitted $p_T$ = {float(fit['pt']):.2f} MeV/c"
-            if true_pt is not None:
-                line += f" ($\\Delta$ = {float(fit['pt']) - true_pt:+.2f})"
-            lines.append(line)
-            if fit.get("chi2") is not None and fit.get("ndf"):
-                lines.append(f"$\\chi^2$/ndf = {float(fit['chi2']):.1f}/{int(fit['ndf'])}")
-        elif not valid:
-            lines.append("fit not valid")
-    lines += ev["notes"]
-    if lines:
-        axs[1].text(
-            0.01, 0.01, "\n".join(lines), transform=axs[1].transAxes, fontsize=11, va="bottom",
-            bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "#999999"},
-        )  # fmt: skip
-    for ax in axs:
-        ax.legend(fontsize=12, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=2, markerscale=1.5, frameon=False)
-    _save(fig, path)
+        truth, fit = ev["truth"], ev["fit"]
+        lines = []
+        true_pt = None
+        if truth is not None and truth.get("has_signal", True) and {"px", "py"} <= truth.keys():
+            true_pt = float(np.hypot(truth["px"], truth["py"]))
+            lines.append(f"true $p_T$ = {true_pt:.2f} MeV/c")
+            if {"vx", "vy"} <= truth.keys():
+                cx, cy, r = signal_circle(truth["px"], truth["py"], truth["vx"], truth["vy"], field=config.field)
+                for ax in axs:
+                    ax.plot(cx + r * np.cos(t), cy + r * np.sin(t), color="k", ls="--", lw=1.0, label="true circle")
+        if fit is not None:
+            valid = bool(fit.get("valid", True))
+            if valid and {"center_x", "center_y", "radius"} <= fit.keys() and np.isfinite(fit["radius"]):
+                cx, cy, r = float(fit["center_x"]), float(fit["center_y"]), float(fit["radius"])
+                axs[1].plot(cx + r * np.cos(t), cy + r * np.sin(t), color="#1f77b4", lw=1.5, label="fitted circle")
+            if valid and fit.get("pt") is not None:
+                line = f"fitted $p_T$ = {float(fit['pt']):.2f} MeV/c"
+                if true_pt is not None:
+                    line += f" ($\\Delta$ = {float(fit['pt']) - true_pt:+.2f})"
+                lines.append(line)
+                if fit.get("chi2") is not None and fit.get("ndf"):
+                    lines.append(f"$\\chi^2$/ndf = {float(fit['chi2']):.1f}/{int(fit['ndf'])}")
+            elif not valid:
+                lines.append("fit not valid")
+        lines += ev["notes"]
+        if lines:
+            axs[1].text(
+                0.01, 0.01, "\n".join(lines), transform=axs[1].transAxes, fontsize=11, va="bottom",
+                bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "#999999"},
+            )  # fmt: skip
+        for ax in axs:
+            ax.legend(fontsize=12, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=2, markerscale=1.5, frameon=False)
+            hp.experiment_label(ax, config.plot_label)
+        _save(fig, path)
     return drawn

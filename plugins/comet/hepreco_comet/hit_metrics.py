@@ -62,7 +62,11 @@ class HitClassificationMetrics(hepreco.Analyzer):
         target_acceptance: float = Field(0.99, gt=0, le=1)
         """Signal acceptance (after the cut) of the reported working point."""
         plot_dir: str | None = None
-        """Directory for PNG plots (ROC, acceptance and rejection vs cut, score distributions)."""
+        """Directory for the plots, PNG and PDF (ROC, acceptance and rejection vs cut, score distributions)."""
+        plot_label: str = "COMET Simulation"
+        """The experiment label of the plots."""
+        name: str | None = None
+        """The classifier's name in legends and titles (default: the score's product name)."""
 
         @model_validator(mode="after")
         def _check_range(self) -> HitClassificationMetrics.Config:
@@ -85,10 +89,12 @@ class HitClassificationMetrics(hepreco.Analyzer):
                 storage=hist.storage.Double(),
                 label="sums over events of per-event rates",
             ),
+            internal=True,
         )
         self.h_count = self.book(
             "counts",
             hist.Hist(hist.axis.StrCategory(_COUNT_ROWS, name="quantity"), storage=hist.storage.Double()),
+            internal=True,
         )
         axis = hist.axis.Regular(1000, lo, hi, name="score", label=f"score ({c.score})")
         self.h_pos = self.book("score_positive", hist.Hist(axis, storage=hist.storage.Double()))
@@ -159,9 +165,7 @@ class HitClassificationMetrics(hepreco.Analyzer):
         f = scan.cut_fraction()
         i = int(wp.index if wp.index is not None else -1)
         nan = float("nan")
-        names = {"signal": ("signal", "background"), "turn1": ("turn-1", "turn>1"), "turn1_all": ("turn-1", "other")}[
-            c.task
-        ]
+        names = self.names()
         at_cut: dict[str, Any] = {}
         if c.cut is not None:
             s_cut = -c.cut if c.invert else c.cut
@@ -188,13 +192,79 @@ class HitClassificationMetrics(hepreco.Analyzer):
             **at_cut,
         }
 
+    def names(self) -> tuple[str, str]:
+        """The human names of the positive and negative classes."""
+        return {"signal": ("signal", "background"), "turn1_all": ("turn-1", "other")}.get(
+            self.config.task, ("turn-1", "turn>1")
+        )
+
+    def hit_efficiency(self, positive: bool, cuts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per hit (after the energy cut): the hits of one class selected by each cut, and the class's hits
+        (flow bins included; with ``invert`` a hit is selected below the cut)."""
+        counts = (self.h_pos if positive else self.h_neg).values(flow=True)
+        edges = self.h_pos.axes[0].edges
+        # hits at or above edge k: bins k.. and the overflow; flow entries below the range never pass a cut in it
+        above = np.cumsum(counts[::-1])[::-1]  # above[j]: flow-array bins j.. (j = 0 is the underflow)
+        k = np.searchsorted(edges, np.asarray(cuts) - 1e-9 * (edges[-1] - edges[0]), side="left")
+        sel_above = above[np.minimum(k + 1, len(above) - 1)]
+        total = float(counts.sum())
+        passed = total - sel_above if self.config.invert else sel_above
+        return passed, np.full(passed.shape, total)
+
+    def put_results(self, figures: dict[str, Any]) -> None:
+        """What a user plots, into the histogram file's ``results/<label>/``: the ROC curves (event means
+        after the energy cut and against the whole data, and per hit), acceptance and rejection vs the
+        cut (event means; and per hit with Wilson binomial errors), the working point."""
+        from hepreco import Graph, efficiency_graph
+
+        c = self.config
+        pos, neg = self.names()
+        name = c.name or str(c.score)
+        scan = self.scan()
+        cuts = -scan.thresholds[::-1] if c.invert else scan.thresholds
+        order = slice(None, None, -1) if c.invert else slice(None)
+        acc, rej = scan.acceptance()[order], scan.rejection()[order]
+        acc_w, rej_w = scan.acceptance(whole=True)[order], scan.rejection(whole=True)[order]
+        xa, ya = f"{pos} hit acceptance (per-event mean)", f"{neg} hit rejection (per-event mean)"
+        ok = np.isfinite(acc) & np.isfinite(rej)
+        self.put_result("roc", Graph(acc[ok], rej[ok], title=f"{name}: ROC after the energy cut", xlabel=xa, ylabel=ya))
+        ok = np.isfinite(acc_w) & np.isfinite(rej_w)
+        self.put_result("roc_whole", Graph(acc_w[ok], rej_w[ok], title=f"{name}: ROC against the whole data",
+                                           xlabel=xa, ylabel=ya))  # fmt: skip
+        cut_label = f"cut on {c.score} (select {'below' if c.invert else 'above'})"
+        for key, values, what in (
+            ("acceptance_vs_cut", acc, f"{pos} acceptance (per-event mean)"),
+            ("rejection_vs_cut", rej, f"{neg} rejection (per-event mean)"),
+            ("rejection_whole_vs_cut", rej_w, f"{neg} rejection against the whole data (per-event mean)"),
+        ):
+            ok = np.isfinite(values)
+            self.put_result(key, Graph(cuts[ok], values[ok], title=f"{name}: {what}", xlabel=cut_label, ylabel=what))
+        if self.h_pos.sum(flow=True) > 0 and self.h_neg.sum(flow=True) > 0:
+            roc = self.roc_per_hit()
+            keep = np.unique(np.linspace(0, len(roc.threshold) - 1, min(len(roc.threshold), 1001)).round().astype(int))
+            self.put_result("roc_per_hit", Graph(roc.signal_acceptance[keep], roc.background_rejection[keep],
+                                                 title=f"{name}: per-hit ROC, AUC {roc.auc():.4f}",
+                                                 xlabel=f"{pos} hit acceptance", ylabel=f"{neg} hit rejection"))  # fmt: skip
+            for positive, key, what in ((True, "hit_acceptance_vs_cut", f"{pos} hit acceptance"),
+                                        (False, "hit_efficiency_vs_cut", f"{neg} hit efficiency")):  # fmt: skip
+                passed, total = self.hit_efficiency(positive, cuts)
+                self.put_result(key, efficiency_graph(cuts, passed, total, title=f"{name}: {what}",
+                                                      xlabel=cut_label, ylabel=what))  # fmt: skip
+        wp_acc = figures.get(f"{pos}_acceptance_after_cut", float("nan"))
+        wp_rej = figures.get(f"{neg}_rejection_after_cut", float("nan"))
+        if np.isfinite(wp_acc) and np.isfinite(wp_rej):
+            self.put_result("working_point", Graph([wp_acc], [wp_rej], xlabel=xa, ylabel=ya,
+                                                   title=f"{name}: working point, cut {figures['working_point_cut']:.4g}"))  # fmt: skip
+
     def end_job(self) -> None:
         figures = self.results()
         self.summary(**figures)
-        if self.config.plot_dir:
+        self.put_results(figures)
+        c = self.config
+        if c.plot_dir:
             from hepreco_comet.plotting import plot_metrics
 
-            c = self.config
             scan = self.scan()
             cuts = -scan.thresholds if c.invert else scan.thresholds
-            plot_metrics(Path(c.plot_dir), self.label, cuts, scan, self.h_pos, self.h_neg, figures, task=c.task)
+            plot_metrics(Path(c.plot_dir), self.label, cuts, scan, self.h_pos, self.h_neg, figures, task=c.task,
+                         name=c.name or str(c.score), exp_label=c.plot_label)  # fmt: skip

@@ -149,7 +149,13 @@ class MomentumResolution(hepreco.Analyzer):
         momentum_bins: int = Field(240, ge=10)
         """Bins of the momentum histograms."""
         plot_dir: str | None = None
-        """Directory for the PNG plots (residuals of pT and p, the momentum spectra)."""
+        """Directory for the plots, PNG and PDF (residuals of pT and p, the momentum spectra)."""
+        plot_label: str = "COMET Simulation"
+        """The experiment label of the plots."""
+        fit_name: str = "helix fit"
+        """The name of ``fit`` in legends and titles."""
+        reference_name: str = "reference fit"
+        """The name of ``reference`` in legends and titles."""
 
         @model_validator(mode="after")
         def _check_ranges(self) -> MomentumResolution.Config:
@@ -175,6 +181,7 @@ class MomentumResolution(hepreco.Analyzer):
                 hist.axis.Regular(c.bins, *c.range, name="residual", label="fit - truth [MeV/c]"),
                 storage=hist.storage.Double(),
             ),
+            internal=True,
         )
         self.h_mom = self.book(
             "momentum",
@@ -184,10 +191,12 @@ class MomentumResolution(hepreco.Analyzer):
                 hist.axis.Regular(c.momentum_bins, *c.momentum_range, name="momentum", label="momentum [MeV/c]"),
                 storage=hist.storage.Double(),
             ),
+            internal=True,
         )
         self.h_counts = self.book(
             "counts",
             hist.Hist(fit_axis, hist.axis.StrCategory(_COUNTS, name="quantity"), storage=hist.storage.Double()),
+            internal=True,
         )
         self.h_sums = self.book(
             "sums",
@@ -197,6 +206,7 @@ class MomentumResolution(hepreco.Analyzer):
                 hist.axis.StrCategory(_SUMS, name="sum"),
                 storage=hist.storage.Double(),
             ),
+            internal=True,
         )
 
     @staticmethod
@@ -253,13 +263,60 @@ class MomentumResolution(hepreco.Analyzer):
                     out[f"{prefix}{q}_{key}"] = round(float(value), 5) if np.isfinite(value) else nan
         return out
 
+    def put_results(self, figures: dict[str, Any]) -> None:
+        """What a user plots, into the histogram file's ``results/<label>/``: per fit (``reference_`` prefixed
+        for the reference) the residual distributions ``residual_pt`` and ``residual_p`` (TH1 with sqrt(N)
+        errors; median, sigma68 and the core's Gaussian width in the title), the fitted Gaussian core as a
+        graph ``residual_pt_core`` / ``residual_p_core``, and the momentum spectra ``momentum_fit_pt``,
+        ``momentum_true_pt``, ... (TH1)."""
+        from hepreco import Graph
+
+        c = self.config
+        fit_names = {"fit": c.fit_name, "reference": c.reference_name}
+        for name in self.fits:
+            prefix = "" if name == "fit" else "reference_"
+            for q, title in zip(_QUANTITIES, ("p_{T}", "p"), strict=True):
+                h = self.h_res[name, q, :]
+                med, s68 = figures.get(f"{prefix}{q}_median"), figures.get(f"{prefix}{q}_sigma68")
+                g_mean, g_sigma = figures.get(f"{prefix}{q}_gauss_mean"), figures.get(f"{prefix}{q}_gauss_sigma")
+                out = hist.Hist(h.axes[0], storage=hist.storage.Weight(),
+                                label=f"{fit_names[name]}: {title} residual, median {med:.3f}, sigma68 {s68:.3f}, "
+                                      f"core sigma {g_sigma:.3f} MeV/c")  # fmt: skip
+                counts = h.values(flow=True)
+                out.view(flow=True)["value"] = counts
+                out.view(flow=True)["variance"] = counts  # unweighted counts: the variance is the count
+                out.axes[0].label = f"{title} fit - truth [MeV/c]"
+                self.put_result(f"{prefix}residual_{q}", out)
+                if g_mean is not None and g_sigma is not None and np.isfinite(g_mean) and np.isfinite(g_sigma):
+                    edges = h.axes[0].edges
+                    centres = 0.5 * (edges[1:] + edges[:-1])
+                    core = np.abs(centres - g_mean) <= 1.5 * g_sigma
+                    shape = np.exp(-0.5 * ((centres - g_mean) / g_sigma) ** 2)
+                    if core.any() and shape[core].sum() > 0:
+                        scale = counts[1:-1][core].sum() / shape[core].sum()
+                        x = np.linspace(g_mean - 1.5 * g_sigma, g_mean + 1.5 * g_sigma, 61)
+                        y = scale * np.exp(-0.5 * ((x - g_mean) / g_sigma) ** 2)
+                        self.put_result(f"{prefix}residual_{q}_core", Graph(
+                            x, y, title=f"{fit_names[name]}: Gaussian core, mean {g_mean:.3f}, sigma {g_sigma:.3f} MeV/c",
+                            xlabel=f"{title} fit - truth [MeV/c]", ylabel="events per bin"))  # fmt: skip
+                for kind in ("fit", "true"):
+                    m = self.h_mom[name, f"{kind}_{q}", :]
+                    out = hist.Hist(m.axes[0], storage=hist.storage.Weight(),
+                                    label=f"{fit_names[name] if kind == 'fit' else 'truth (at the vertex)'}: {title}")  # fmt: skip
+                    out.view(flow=True)["value"] = m.values(flow=True)
+                    out.view(flow=True)["variance"] = m.values(flow=True)
+                    out.axes[0].label = f"{title} [MeV/c]"
+                    self.put_result(f"{prefix}momentum_{kind}_{q}", out)
+
     def end_job(self) -> None:
         figures = self.results()
         self.summary(**figures)
+        self.put_results(figures)
         if self.config.plot_dir:
             c = self.config
-            names = {"fit": str(c.fit), "reference": str(c.reference)}
-            plot_momentum_resolution(Path(c.plot_dir), self.label, self.h_res, self.h_mom, figures, names=names)
+            names = {"fit": c.fit_name, "reference": c.reference_name}
+            plot_momentum_resolution(Path(c.plot_dir), self.label, self.h_res, self.h_mom, figures, names=names,
+                                     exp_label=c.plot_label)  # fmt: skip
 
 
 # --- plots --------------------------------------------------------------------------------------------
@@ -273,52 +330,56 @@ def plot_momentum_resolution(
     figures: dict[str, Any],
     *,
     names: dict[str, str] | None = None,
+    exp_label: str = "COMET Simulation",
 ) -> list[Path]:
-    """Residuals of pT and p (each fit, with its median, sigma68 and Gaussian core) and the momentum spectra;
-    ``names`` gives the legend name of each fit category (``fit``, ``reference``)."""
-    from hepreco_comet.plotting import _plt, _save
+    """Residuals of pT and p (each fit, with its median, sigma68 and Gaussian core, error bars) and the
+    momentum spectra; ``names`` gives the legend name of each fit category (``fit``, ``reference``)."""
+    from hepreco_comet.plotting import _plt, _rebinned, _save
 
-    plt = _plt()
+    hp = _plt()
     import mplhep
 
     fits = list(h_res.axes["fit"])
-    names = {"fit": "fit", "reference": "reference", **(names or {})}
+    names = {"fit": "helix fit", "reference": "reference fit", **(names or {})}
     paths = []
-    fig, axs = plt.subplots(1, 2, figsize=(15, 6.5))
-    for ax, q, title in zip(axs, _QUANTITIES, ("$p_T$", "$p$"), strict=True):
-        for name in fits:
-            prefix = "" if name == "fit" else "reference_"
-            h = h_res[name, q, :]
-            if h.sum() <= 0:
-                continue
-            s68 = figures.get(f"{prefix}{q}_sigma68", float("nan"))
-            gs = figures.get(f"{prefix}{q}_gauss_sigma", float("nan"))
-            med = figures.get(f"{prefix}{q}_median", float("nan"))
-            mplhep.histplot(
-                h,
-                ax=ax,
-                yerr=False,
-                label=f"{names[name]}: median {med:.2f}, $\\sigma_{{68}}$ {s68:.2f}, core {gs:.2f}",
-            )
-        ax.set_xlabel(f"{title} fit $-$ truth [MeV/c]")
-        ax.set_ylabel("events")
-        ax.set_yscale("log")
-        ax.legend(fontsize=11, loc="upper left")
-    fig.suptitle(f"{label}: momentum resolution", fontsize=16)
-    paths.append(_save(fig, out_dir / f"{label}_residuals.png"))
+    with hp.figure(16, 7, ncols=2) as (fig, axs):
+        for ax, q, title in zip(axs, _QUANTITIES, ("$p_T$", "$p$"), strict=True):
+            for name in fits:
+                prefix = "" if name == "fit" else "reference_"
+                h = h_res[name, q, :]
+                if h.sum() <= 0:
+                    continue
+                s68 = figures.get(f"{prefix}{q}_sigma68", float("nan"))
+                gs = figures.get(f"{prefix}{q}_gauss_sigma", float("nan"))
+                med = figures.get(f"{prefix}{q}_median", float("nan"))
+                mplhep.histplot(
+                    _rebinned(h),
+                    ax=ax,
+                    yerr=True,
+                    flow=None,
+                    label=f"{names[name]}: median {med:.2f}, $\\sigma_{{68}}$ {s68:.2f}, core {gs:.2f}",
+                )
+            ax.set_xlabel(f"{title} fit $-$ truth [MeV/c]")
+            ax.set_ylabel("events")
+            ax.set_yscale("log")
+            ax.legend(fontsize="xx-small", loc="upper left")
+            hp.experiment_label(ax, exp_label)
+        paths.append(_save(fig, out_dir / f"{label}_residuals.png"))
 
-    fig, axs = plt.subplots(1, 2, figsize=(15, 6.5))
-    for ax, q, title in zip(axs, _QUANTITIES, ("$p_T$", "$p$"), strict=True):
-        for name in fits:
-            h = h_mom[name, f"fit_{q}", :]
+    with hp.figure(16, 7, ncols=2) as (fig, axs):
+        for ax, q, title in zip(axs, _QUANTITIES, ("$p_T$", "$p$"), strict=True):
+            for name in fits:
+                h = h_mom[name, f"fit_{q}", :]
+                if h.sum() > 0:
+                    mplhep.histplot(_rebinned(h), ax=ax, yerr=True, flow=None, label=f"{names[name]}")
+            h = h_mom[fits[0], f"true_{q}", :]
             if h.sum() > 0:
-                mplhep.histplot(h, ax=ax, yerr=False, label=f"{names[name]}")
-        h = h_mom[fits[0], f"true_{q}", :]
-        if h.sum() > 0:
-            mplhep.histplot(h, ax=ax, yerr=False, color="k", ls="--", label="truth (at the vertex)")
-        ax.set_xlabel(f"{title} [MeV/c]")
-        ax.set_ylabel("events")
-        ax.set_yscale("log")
-        ax.legend(fontsize=12, loc="upper left")
-    paths.append(_save(fig, out_dir / f"{label}_momentum.png"))
+                mplhep.histplot(_rebinned(h), ax=ax, yerr=False, flow=None, color="k", ls="--",
+                                label="truth (at the vertex)")  # fmt: skip
+            ax.set_xlabel(f"{title} [MeV/c]")
+            ax.set_ylabel("events")
+            ax.set_yscale("log")
+            ax.legend(fontsize="x-small", loc="upper left")
+            hp.experiment_label(ax, exp_label)
+        paths.append(_save(fig, out_dir / f"{label}_momentum.png"))
     return paths

@@ -32,6 +32,8 @@ _CLASSES = ["signal", "all background", *[ORIGINS[k] for k in range(1, 6)]]
 #: what the display histograms hold per hit and per event
 _DISPLAY_HIT = ("x", "y", "origin")
 _DISPLAY_EVENT = ("run", "subrun", "event", "signal", "background")
+#: the histograms with a class axis, written per class into results/
+_BY_CLASS = ("hits_per_event", "edep", "drift_time", "kept")
 
 
 class SimValidation(hepreco.Analyzer):
@@ -57,7 +59,9 @@ class SimValidation(hepreco.Analyzer):
         edep_unit: float = Field(0.16, gt=0)
         """keV per unit of ``edep`` (the source's ``edep_unit``), for the axis title."""
         plot_dir: str | None = None
-        """Directory for the PNG plots (none when null)."""
+        """Directory for the plots, PNG and PDF (none when null)."""
+        plot_label: str = "COMET Simulation"
+        """The experiment label of the plots."""
         display_events: int = Field(2, ge=0)
         """Event displays drawn (the first events seen)."""
 
@@ -73,8 +77,8 @@ class SimValidation(hepreco.Analyzer):
             "signal_turns": hist.Hist(hist.axis.Integer(0, 10, name="turns", label="passes through the CDC")),
             "signal_hits_by_turn": hist.Hist(hist.axis.Integer(1, 10, name="turn", label="turn")),
         }
-        for name, h in self.h.items():
-            self.book(name, h)
+        for name, h in self.h.items():  # those with a class axis are accumulators: results/ has one TH1 per class
+            self.book(name, h, internal=name in _BY_CLASS)
         # the event displays, as histograms so they merge: slot = chunk * display_events + rank in chunk
         self.display_hits = self.book(
             "display_hits",
@@ -84,6 +88,7 @@ class SimValidation(hepreco.Analyzer):
                 hist.axis.StrCategory(list(_DISPLAY_HIT), name="q"),
                 storage=hist.storage.Double(),
             ),
+            internal=True,
         )
         self.display_events = self.book(
             "display_events",
@@ -92,6 +97,7 @@ class SimValidation(hepreco.Analyzer):
                 hist.axis.StrCategory(list(_DISPLAY_EVENT), name="q"),
                 storage=hist.storage.Double(),
             ),
+            internal=True,
         )
         self._chunk: Any = None
         self._shown = 0
@@ -197,8 +203,37 @@ class SimValidation(hepreco.Analyzer):
         n_events = self.h["hits_per_event"]["signal", :].sum(flow=True)
         return float(total / n_events) if n_events else float("nan")
 
+    def put_results(self) -> None:
+        """What a user plots, into the histogram file's ``results/<label>/``: per class (``signal``,
+        ``all_background``, ``capture_proton``, ...) ``hits_per_event_<class>``, ``edep_<class>`` and
+        ``drift_time_<class>`` (TH1 with sqrt(N) errors), and the fraction of hits the energy cut keeps per
+        class, ``kept_by_edep_cut`` (a graph with Wilson binomial errors, x = the class's index)."""
+        from hepreco import Graph, binomial_interval
+
+        for key in ("hits_per_event", "edep", "drift_time"):
+            h = self.h[key]
+            for cls in _CLASSES:
+                one = h[cls, :]
+                if one.sum(flow=True) <= 0:
+                    continue
+                out = hist.Hist(one.axes[0], storage=hist.storage.Weight(), label=f"{key.replace('_', ' ')}: {cls}")
+                out.view(flow=True)["value"] = one.values(flow=True)
+                out.view(flow=True)["variance"] = one.values(flow=True)
+                self.put_result(f"{key}_{cls.replace(' ', '_')}", out)
+        kept = self.h["kept"]
+        passed = np.array([kept[c, True] for c in _CLASSES], dtype=np.float64)
+        total = passed + np.array([kept[c, False] for c in _CLASSES], dtype=np.float64)
+        eff, lo, hi = binomial_interval(passed, total)
+        ok = total > 0
+        if ok.any():
+            self.put_result("kept_by_edep_cut", Graph(
+                np.flatnonzero(ok), eff[ok], yerr_low=(eff - lo)[ok], yerr_high=(hi - eff)[ok],
+                title="hits kept by the energy cut: " + ", ".join(f"{i} {c}" for i, c in enumerate(_CLASSES) if ok[i]),
+                xlabel="class", ylabel="fraction of hits kept"))  # fmt: skip
+
     def end_job(self) -> None:
         self.summary(**self.results())
+        self.put_results()
         if self.config.plot_dir:
             from hepreco_comet.plotting import plot_sim_validation
 
@@ -212,4 +247,5 @@ class SimValidation(hepreco.Analyzer):
                 geo.wire_xy(sense, 0.0),
                 edep_max=self.config.edep_max,
                 edep_unit_kev=self.config.edep_unit,
+                exp_label=self.config.plot_label,
             )

@@ -338,3 +338,6 @@ def test_resolution_merges_exactly_on_processes():
     assert r.summaries["res"] == pytest.approx(ref.summaries["res"], abs=1e-9, nan_ok=True)
     assert r.summaries["fit"] == ref.summaries["fit"] and r.summaries["wires"] == ref.summaries["wires"]
     assert r.histograms["res"]["residuals"] == ref.histograms["res"]["residuals"]
+    # the results (issue 10 point 5) are made once on the client, from the merged histograms
+    assert set(r.results["res"]) == set(ref.results["res"]) >= {"residual_pt", "residual_p", "momentum_fit_pt"}
+    assert r.results["res"]["residual_pt"] == ref.results["res"]["residual_pt"]

@@ -40,9 +40,17 @@ def test_chain_runs_and_writes_every_output(reco):
     for stem in ("hit_metrics", "turn1_metrics", "resolution"):
         assert any(name.startswith(stem) for name in plots), (stem, sorted(plots))
     assert any(name.startswith("event_display") for name in plots)
+    assert {p.name for p in (out / "comet_reco_plots").glob("*.pdf")} == {n[:-4] + ".pdf" for n in plots}
     with uproot.open(out / "comet_reco_hists.root") as f:
-        dirs = {k.split("/")[0].split(";")[0] for k in f.keys()}
-    assert {"hit_metrics", "turn1_metrics", "turn1_on_truth_metrics", "resolution"} <= dirs
+        classes = {k.split(";")[0]: v for k, v in f.classnames().items()}
+    # issue 10 point 5: what a user plots under results/, the accumulators under internal/
+    for label in ("hit_metrics", "turn1_metrics", "turn1_on_truth_metrics"):
+        assert classes[f"results/{label}/roc"] == "TGraph"
+        assert classes[f"results/{label}/hit_acceptance_vs_cut"] == "TGraphAsymmErrors"
+        assert classes[f"internal/{label}/scan"] == "TH2D" and f"{label}/scan" not in classes
+    assert classes["results/resolution/residual_pt"] == "TH1D"
+    assert classes["results/resolution/residual_pt_core"] == "TGraph"
+    assert not any(k.startswith("resolution/") for k in classes)
 
 
 def test_per_hit_outputs_line_up_with_the_hits(reco):
