@@ -18,7 +18,10 @@ if TYPE_CHECKING:
     from hepreco.core.reports import TimeReport, TrigReport
     from hepreco.plugins import Registry
 
-__all__ = ["JobContext", "JobResult"]
+__all__ = ["DEFAULT_EVENT_ID_NAMES", "JobContext", "JobResult"]
+
+#: the names hepreco gives the event-id columns of the files it writes, unless the input used others
+DEFAULT_EVENT_ID_NAMES = {"run": "run", "subrun": "subrun", "event": "event"}
 
 
 @dataclass
@@ -41,6 +44,14 @@ class JobContext:
         chunk: on a worker of a job split into chunks, the chunk being processed (its index and range).
         part_dir: on such a worker, the folder where :meth:`atomic_path` puts this chunk's files.
         part_files: ``(owner label, requested file, part file)`` for every file written into ``part_dir``.
+        event_id_names: the names of the run, subrun and event columns in the input (``{"run": "run",
+            "subrun": "luminosityBlock", "event": "event"}`` for CMS NanoAOD), set by file sources; outputs
+            write the event ids under these names, so a skim keeps its input's conventions.
+        input_counters: ``{product tag: counter branch}`` for jagged products a source read from a branch
+            counted by a shared counter (NanoAOD's ``Muon_pt`` counted by ``nMuon``); RootOutput writes such
+            products counted by the same counter again.
+        input_tree: the name of the TTree/RNTuple a ROOT source reads (``Events`` in NanoAOD), the default
+            tree name of RootOutput.
     """
 
     process: str
@@ -61,6 +72,9 @@ class JobContext:
     chunk: dict[str, Any] | None = None
     part_dir: Path | None = None
     part_files: list[tuple[str | None, Path, Path]] = field(default_factory=list)
+    event_id_names: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_EVENT_ID_NAMES))
+    input_counters: dict[str, str] = field(default_factory=dict)
+    input_tree: str | None = None
 
     def atomic_path(self, path: str | os.PathLike[str], *, owner: str | None = None) -> Path:
         """A temporary path beside ``path``, renamed to ``path`` when the job succeeds, deleted when it fails.

@@ -12,8 +12,9 @@ string                                          ``NAME`` (``char*``)
 jagged array of numbers (``var * float32``)     ``NAME`` counted by ``nNAME``
 list of records (``var * {x, y}``)              ``NAME_x``, ``NAME_y`` counted by ``nNAME``
 record (``{a, b}``) of any of the first four    ``NAME_a``, ``NAME_b`` (jagged ones counted by ``nNAME_a``)
-option type (``?T``, made after a filter)       the branches of ``T``, with zeros / empty lists for the
-                                                missing events, and a bool branch ``NAME__valid``
+option type (``?T``, made after a filter)       the branches of ``T``, with NaN (floating point), zero
+                                                (integers, bools) or empty lists for the missing
+                                                events, and a bool branch ``NAME__valid``
 ==============================================  ===============================================
 
 Each file also records this mapping (``products`` in its provenance document), so RootSource gives
@@ -207,30 +208,33 @@ def tree_layout(name: str, t: ak.types.Type, *, option: bool, origin: str = "") 
 
 
 # --- writing -------------------------------------------------------------------------------------
-def _placeholder(layout: ak.contents.Content) -> ak.contents.Content:
-    """A length-1 layout of the same type as ``layout``, all zeros / empty lists / empty strings."""
+def _placeholder(layout: ak.contents.Content, nan: bool = False) -> ak.contents.Content:
+    """A length-1 layout of the same type as ``layout``, all zeros / empty lists / empty strings (with
+    ``nan``, floating-point numbers are NaN instead of zero)."""
     c = ak.contents
     if isinstance(layout, c.NumpyArray):
         data = np.zeros((1, *layout.data.shape[1:]), dtype=layout.data.dtype)
+        if nan and np.issubdtype(data.dtype, np.floating):
+            data[...] = np.nan
         return c.NumpyArray(data, parameters=layout.parameters)
     if isinstance(layout, c.ListOffsetArray | c.ListArray):
         return c.ListOffsetArray(
             ak.index.Index64(np.zeros(2, dtype=np.int64)), layout.content[0:0], parameters=layout.parameters
         )
     if isinstance(layout, c.RegularArray):
-        inner = ak.Array(_placeholder(layout.content))
+        inner = ak.Array(_placeholder(layout.content, nan))
         return c.RegularArray(
             inner[np.zeros(layout.size, dtype=np.int64)].layout, layout.size, 1, parameters=layout.parameters
         )
     if isinstance(layout, c.RecordArray):
         return c.RecordArray(
-            [_placeholder(x) for x in layout.contents],
+            [_placeholder(x, nan) for x in layout.contents],
             None if layout.is_tuple else layout.fields,
             length=1,
             parameters=layout.parameters,
         )
     if isinstance(layout, c.IndexedArray):
-        return _placeholder(layout.project())
+        return _placeholder(layout.project(), nan)
     if layout.is_option:
         return c.IndexedOptionArray(ak.index.Index64(np.array([-1], dtype=np.int64)), layout.content)
     msg = f"cannot make a placeholder for {type(layout).__name__}"
@@ -238,7 +242,8 @@ def _placeholder(layout: ak.contents.Content) -> ak.contents.Content:
 
 
 def split_option(array: ak.Array) -> tuple[np.ndarray, ak.Array]:
-    """``(valid, values)``: which events have a value, and the values with zeros / empty lists where missing."""
+    """``(valid, values)``: which events have a value, and the values where missing: NaN for floating-point
+    numbers, zero for integers and bools, empty lists and strings (hepreco's rule for TTree and RNTuple)."""
     n = len(array)
     if not is_option(event_type(array)):
         return np.ones(n, dtype=bool), array
@@ -246,7 +251,7 @@ def split_option(array: ak.Array) -> tuple[np.ndarray, ak.Array]:
     content = ak.drop_none(array, axis=0)
     if valid.all():
         return valid, content
-    filled = ak.concatenate([content, ak.Array(_placeholder(ak.to_packed(content).layout))])
+    filled = ak.concatenate([content, ak.Array(_placeholder(ak.to_packed(content).layout, nan=True))])
     index = np.cumsum(valid) - 1
     index[~valid] = len(content)
     return valid, filled[index]

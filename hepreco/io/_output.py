@@ -123,6 +123,7 @@ class FileOutput(Output):
         self._merge_target: Path | None = None
         self._merged_products: dict[str, Any] | None = None
         self._in_chunk = False
+        self._id_names: tuple[str, str, str] | None = None  # run, subrun, event column names
 
     def begin_chunk(self) -> None:
         """One file per chunk, whatever ``max_events_per_file``: the client splits when it merges."""
@@ -145,9 +146,19 @@ class FileOutput(Output):
         p = Path(pattern)
         return p.with_name(f"{p.stem}_{index:03d}{p.suffix}")
 
+    @property
+    def id_columns(self) -> tuple[str, str, str]:
+        """The names of the run, subrun and event columns this output writes: the input's names
+        (``JobContext.event_id_names``: ``luminosityBlock`` in a NanoAOD skim), else run, subrun, event."""
+        if self._id_names is None:
+            names = getattr(self.job, "event_id_names", None) or {}
+            self._id_names = tuple(str(names.get(k, k)) for k in ID_COLUMNS)  # type: ignore[assignment]
+        assert self._id_names is not None
+        return self._id_names
+
     def _plan(self, events: Events, names: list[str]) -> None:
         stored: dict[str, str] = {}
-        taken: dict[str, str] = {c: "the event ids" for c in ID_COLUMNS}
+        taken: dict[str, str] = {c: "the event ids" for c in self.id_columns}
         src = self._source_label()
         for name in names:
             s = stored_name(name, src, dict(self.config.rename))
@@ -215,7 +226,8 @@ class FileOutput(Output):
             stored_arrays[stored] = arr
         origins = {stored: name for name, stored in self._names.items()}
         columns = self.columns(stored_arrays, origins)
-        columns = {"run": ids.run, "subrun": ids.subrun, "event": ids.event, **columns}
+        run, subrun, event = self.id_columns
+        columns = {run: ids.run, subrun: ids.subrun, event: ids.event, **columns}
         self._write_columns(columns, n)
 
     def _write_columns(self, columns: Any, n: int) -> None:
@@ -262,6 +274,7 @@ class FileOutput(Output):
                 file_index=f.index,
                 products=products,
             )
+            doc[EVENT_IDS_KEY] = list(self.id_columns)
             if self._in_chunk and self._names is not None:
                 # products whose producer ran on no event of this chunk: written with a type of no meaning,
                 # which the client replaces by the type they have in other chunks when it merges
@@ -288,6 +301,8 @@ class FileOutput(Output):
                     msg = f"{part}: a per-chunk file without hepreco provenance"
                     raise ValueError(msg)
                 docs.append(doc)
+            if docs:
+                self._id_names = doc_id_columns(docs[0])
             full = [(Path(p), d) for p, d in zip(parts, docs, strict=True) if int(d.get("entries", 0)) > 0]
             products, origin = _merged_layouts(full, docs)
             for part, doc in full:
@@ -365,6 +380,14 @@ class FileOutput(Output):
 
 #: key of a per-chunk file's provenance listing the products that got no type in that chunk
 UNTYPED_KEY = "untyped_in_chunk"
+#: key of a file's provenance naming its run, subrun and event columns
+EVENT_IDS_KEY = "event_ids"
+
+
+def doc_id_columns(doc: dict[str, Any]) -> tuple[str, str, str]:
+    """The run, subrun and event column names of a file hepreco wrote (``ID_COLUMNS`` in older files)."""
+    names = doc.get(EVENT_IDS_KEY) or ID_COLUMNS
+    return (str(names[0]), str(names[1]), str(names[2]))
 
 
 def _merged_layouts(
@@ -397,9 +420,10 @@ def _mismatch(name: str, a: Any, b: Any, first: tuple[Path, dict[str, Any]], par
     raise ValueError(msg)
 
 
-def id_arrays(n: int) -> dict[str, np.ndarray]:
+def id_arrays(n: int, names: Sequence[str] = ID_COLUMNS) -> dict[str, np.ndarray]:
+    run, subrun, event = names
     return {
-        "run": np.zeros(n, dtype=np.uint32),
-        "subrun": np.zeros(n, dtype=np.uint32),
-        "event": np.zeros(n, dtype=np.uint64),
+        run: np.zeros(n, dtype=np.uint32),
+        subrun: np.zeros(n, dtype=np.uint32),
+        event: np.zeros(n, dtype=np.uint64),
     }

@@ -256,6 +256,15 @@ class FileSource(Source):
                 out[key] = setting
         return out
 
+    def publish_ids(self, columns: dict[str, str | None]) -> None:
+        """Tell the job the input's names of the event-id columns (``JobContext.event_id_names``), so that
+        outputs write them under the same names (a NanoAOD skim keeps ``luminosityBlock``)."""
+        if self.job is None:
+            return
+        names = {key: (col or key) for key, col in columns.items()}
+        if len(set(names.values())) == len(names):
+            self.job.event_id_names = names
+
     @staticmethod
     def make_ids(
         columns: dict[str, str | None], arrays: dict[str, Any], info: FileInfo, start: int, n: int

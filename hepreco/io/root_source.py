@@ -131,6 +131,8 @@ class RootSource(FileSource):
             ntuple = "RNTuple" in type(tree).__name__
             if reference is None:
                 self._tree_name = tname
+                if self.job is not None:
+                    self.job.input_tree = tname.rsplit("/", 1)[-1]
                 self._make_plan(tree, path, tname, doc, ntuple)
             self._check(tree, path, tname, ntuple, reference)
             return FileInfo(index, path, int(tree.num_entries), doc, {"tree": tname})
@@ -147,6 +149,7 @@ class RootSource(FileSource):
             if col is not None and col not in keys:
                 msg = f"{where}: no {key} branch '{col}'{did_you_mean(col, keys)} ({key}_branch)"
                 raise NotInFile(msg)
+        self.publish_ids(self._ids)
         id_cols = {c for c in self._ids.values() if c}
         plan: dict[str, ProductLayout]
         if doc is not None and doc.get("tree") == tname and doc.get("products") is not None:
@@ -168,8 +171,27 @@ class RootSource(FileSource):
                 raise NotInFile(msg)
             plan[product] = ProductLayout(product, "native" if ntuple else "branch", {"": branch})
         self._plan = plan
+        if not ntuple:
+            self._publish_counters(tree, plan)
         reads = [*(b for lay in plan.values() for b in lay.branches()), *(c for c in self._ids.values() if c)]
         self._read = list(dict.fromkeys(reads))
+
+    def _publish_counters(self, tree: Any, plan: dict[str, ProductLayout]) -> None:
+        """Tell the job which single-branch jagged products share a counter in the input (NanoAOD's
+        ``Muon_pt``, ``Muon_eta`` counted by ``nMuon``: ``JobContext.input_counters``), so that RootOutput
+        writes them counted by that counter again and a skim keeps the input's structure."""
+        if self.job is None:
+            return
+        for product, lay in plan.items():
+            if lay.kind != "branch" or lay.valid:
+                continue
+            branch = lay.fields[""]
+            try:
+                counter = tree[branch].count_branch
+            except Exception:  # not a branch of this tree (an alias of a product of a file hepreco wrote)
+                continue
+            if counter is not None:
+                self.job.input_counters[f"{self.label}:{product}"] = counter.name
 
     def _selected(self, names: list[str], where: str, exclude: set[str]) -> list[str]:
         """``names`` that ``branches`` selects, less those ``exclude`` (the config's and the argument) and aliases name."""

@@ -64,7 +64,17 @@ def test_select_keep_and_split_files(tmp_path, io_plugin, read_back):
     assert got["_event"].tolist() == [3, 6, 9, 12, 15, 18, 21, 24, 27, 30]
     assert sorted(k for k in got if not k.startswith("_")) == ["source:der_y", "source:lay_tracks"]
     assert got["source:der_y"].tolist() == [2.0 * e for e in range(3, 31, 3)]
-    assert pq.read_table(tmp_path / names[0]).column_names == ["run", "subrun", "event", "lay_tracks", "der_y"]
+    # layout: flat (the default): NanoAOD-style columns, a list of records as one list column per field + counter
+    cols = pq.read_table(tmp_path / names[0]).column_names
+    assert cols[:3] == ["run", "subrun", "event"] and cols[-1] == "der_y"
+    assert cols[3] == "nlay_tracks" and all(c.startswith("lay_tracks_") for c in cols[4:-1]) and len(cols) > 5
+
+
+def test_native_layout_is_one_column_per_product(tmp_path, io_plugin, read_back):
+    hepreco.run(job(tmp_path, select=["p"], keep=["der:y", "lay:tracks"], layout="native"))
+    assert pq.read_table(tmp_path / "out.parquet").column_names == ["run", "subrun", "event", "lay_tracks", "der_y"]
+    got = read_back({"module": "ParquetSource", "files": str(tmp_path / "out.parquet")})
+    assert got["source:der_y"].tolist() == [2.0 * e for e in range(3, 31, 3)]
 
 
 def test_provenance_in_the_metadata_and_across_formats(tmp_path, io_plugin):

@@ -376,7 +376,7 @@ def test_root_reads_a_file_hepreco_made_from_a_file_root_made(root_wrote, tmp_pa
     )
     saw = run_root(
         f"""
-        df = ROOT.RDataFrame("events", {str(out)!r})
+        df = ROOT.RDataFrame("t", {str(out)!r})
         RESULT["v"] = [[float(q) for q in r] for r in df.Take["ROOT::VecOps::RVec<float>"]("v").GetValue()]
         RESULT["fixed"] = [[float(q) for q in r] for r in df.Take["ROOT::VecOps::RVec<double>"]("fixed").GetValue()]
         RESULT["event"] = [int(e) for e in df.AsNumpy(["event"])["event"]]
