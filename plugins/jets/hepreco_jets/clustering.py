@@ -167,7 +167,7 @@ def nsubjettiness(constituents: ak.Array, *, n_max: int = 3, radius: float = 1.0
         >>> c = ak.Array([[{"px": 100.0, "py": 0.0, "pz": 0.0, "E": 100.0},
         ...                {"px": 100.0, "py": 20.0, "pz": 0.0, "E": 101.98}]])
         >>> t = nsubjettiness(c, n_max=2)
-        >>> t[0, 1] == 0.0, bool(t[0, 0] > 0)   # two particles: two subjets describe them exactly
+        >>> bool(t[0, 1] == 0.0), bool(t[0, 0] > 0)  # two particles: two subjets describe them exactly
         (True, True)
     """
     fj = _fastjet()

@@ -88,8 +88,10 @@ def to_data_list(x: np.ndarray, mask: np.ndarray, y: np.ndarray | None = None) -
     """One ``torch_geometric.data.Data`` per jet (``x``: its particles' features, ``y``: its label);
     no edges are stored: the MPNN's graph is complete, its adjacency learned."""
     import torch
-    from torch_geometric.data import Data
 
+    from hepreco_jets._pyg import pyg
+
+    Data = pyg().data.Data
     out = []
     for i in range(len(x)):
         d = Data(x=torch.from_numpy(np.ascontiguousarray(x[i][mask[i]])))
@@ -103,8 +105,10 @@ def to_batch(x: torch.Tensor, mask: torch.Tensor) -> Any:
     """Padded ``(B, P, F)`` features and their ``(B, P)`` mask as a ``torch_geometric.data.Batch``
     (the nodes of every jet in order; ``batch`` says the jet of each node)."""
     import torch
-    from torch_geometric.data import Batch
 
+    from hepreco_jets._pyg import pyg
+
+    Batch = pyg().data.Batch
     counts = mask.sum(dim=1)
     batch = torch.repeat_interleave(torch.arange(len(counts), device=x.device), counts)
     return Batch(x=x[mask], batch=batch, ptr=torch.cat([counts.new_zeros(1), counts.cumsum(0)]))

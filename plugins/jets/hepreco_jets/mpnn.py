@@ -70,8 +70,11 @@ def graph_inputs(hp: BaseModel) -> dict[str, InputSpec]:
 def _modules() -> Any:
     import torch
     from torch import nn
-    from torch_geometric.nn import MessagePassing
-    from torch_geometric.utils import softmax as pyg_softmax
+
+    from hepreco_jets._pyg import pyg
+
+    MessagePassing = pyg().nn.MessagePassing
+    pyg_softmax = pyg().utils.softmax
 
     class LearnedAdjacencyConv(MessagePassing):  # type: ignore[misc]
         """One message-passing round over explicit edges: ``m_i = tanh(sum_j A_ij (W h_j + b))`` with
@@ -131,8 +134,9 @@ def _modules() -> Any:
 
         def forward_batch(self, batch: Any) -> torch.Tensor:
             """The same network on a ``torch_geometric.data.Batch`` of jets (``x``, ``batch``)."""
-            from torch_geometric.utils import to_dense_batch
+            from hepreco_jets._pyg import pyg
 
+            to_dense_batch = pyg().utils.to_dense_batch
             if self.hp.implementation == "message_passing":
                 counts = torch.bincount(batch.batch, minlength=int(batch.num_graphs))
                 p = int(counts.max().item())

@@ -34,7 +34,7 @@ def plot_rocs(
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with plt.style.context(mplhep.style.ROOT):
-        fig, ax = plt.subplots(figsize=(7, 6))
+        fig, ax = plt.subplots(figsize=(8, 6.5))
         for name, (es, eb, auc, inv) in curves.items():
             ok = (eb > 0) & (es > 0.05)
             ax.plot(es[ok], 1.0 / eb[ok], label=f"{name}: AUC {auc:.4f}, 1/$\\epsilon_B$(50%) {inv:.1f}")
@@ -45,8 +45,9 @@ def plot_rocs(
                             mfc="none", label=f"paper: {name} (AUC {auc:.4f}, {inv:g})")  # fmt: skip
         ax.set_yscale("log")
         ax.set_xlim(0.0, 1.0)
-        ax.set_xlabel("signal efficiency $\\epsilon_S$ (W jets)")
-        ax.set_ylabel("background rejection $1/\\epsilon_B$ (QCD jets)")
+        ax.set_ylim(1.0, 3e4)  # room above the curves for the legend
+        ax.set_xlabel("signal efficiency $\\epsilon_S$ (W jets)", fontsize=16)
+        ax.set_ylabel("background rejection $1/\\epsilon_B$ (QCD jets)", fontsize=16)
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=8, loc="upper right")
         if title:

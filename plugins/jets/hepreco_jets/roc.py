@@ -51,7 +51,7 @@ def inv_eps_b(eff_s: np.ndarray, eff_b: np.ndarray, eps_s: float = 0.5) -> float
     (linear interpolation between its points; inf when no background passes).
 
     Examples:
-        >>> inv_eps_b(np.array([0.0, 0.4, 0.6, 1.0]), np.array([0.0, 0.01, 0.03, 1.0]))
+        >>> round(inv_eps_b(np.array([0.0, 0.4, 0.6, 1.0]), np.array([0.0, 0.01, 0.03, 1.0])), 6)
         50.0
     """
     i = int(np.searchsorted(eff_s, eps_s, side="left"))

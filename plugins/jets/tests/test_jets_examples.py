@@ -1,0 +1,43 @@
+"""The example jobs chain: generate.yaml writes jets, train_*.yaml train on them (a couple of steps), tag.yaml
+runs the three taggers and the metrics on its own mixed events (MPI/ISR off to keep it fast)."""
+
+from __future__ import annotations
+
+import uproot
+
+import hepreco
+from hepreco.ml import train
+
+
+def test_generate_train_tag(jets_file, tmp_path, torch1, examples, fast):
+    EXAMPLES, FAST = examples, fast
+    with uproot.open(jets_file) as f:
+        t = f["events"]
+        n = t.num_entries
+        assert {"antikt_leading_pt", "antikt_constituents_px", "truth_label", "nsub_tau21"} <= set(t.keys())
+        pt = t["antikt_leading_pt"].array(library="np")
+        labels = set(t["truth_label"].array(library="np").tolist())
+    assert n >= 10 and labels == {0, 1}
+    assert ((pt > 250) & (pt < 300)).all()  # only selected jets are written
+
+    files = [("data.set.source.files", [str(jets_file)])]
+    ckpt = {}
+    for name, extra in (("mpnn", [("training.epochs", 1)]), ("particlenet", [("training.epochs", 1)]), ("tau21", [])):
+        res = train(EXAMPLES / f"train_{name}.yaml", overrides=files + extra, output=tmp_path / name, quiet=True)
+        ckpt[name] = str(res.best)
+
+    result = hepreco.run(
+        EXAMPLES / "tag.yaml",
+        events=120,
+        seed=17,
+        set={**FAST, "source.batch_size": 60, "services.Histograms.file": str(tmp_path / "h.root"),
+             "modules.roc.plot_file": str(tmp_path / "roc.png"),
+             "modules.mpnn_tagger.weights": ckpt["mpnn"], "modules.particlenet_tagger.weights": ckpt["particlenet"],
+             "modules.tau21_mass_tagger.weights": ckpt["tau21"]},
+    )  # fmt: skip
+    for label in ("mpnn", "particlenet", "tau21_mass"):
+        s = result.summaries[label]
+        assert 0.0 <= s["auc"] <= 1.0, label
+        assert "inv_eps_b_at_50" in s
+        assert s["jets_signal"] > 0 and s["jets_background"] > 0
+    assert (tmp_path / "roc.png").exists()
