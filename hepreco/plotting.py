@@ -120,7 +120,8 @@ def draw_histogram(ax: Any, h: Any, *, label: str | None = None, density: bool =
     _matplotlib, mplhep = require_plotting()
     values = np.asarray(h.values())
     if values.ndim == 2:
-        mplhep.hist2dplot(h, ax=ax, flow=None, **kwargs)
+        art = mplhep.hist2dplot(h, ax=ax, flow=None, cbar=False, **kwargs)  # its colour bar needs pyplot
+        ax.figure.colorbar(art.pcolormesh, ax=ax)
         return
     if values.ndim != 1:
         msg = f"cannot draw a {values.ndim}-d histogram; project it first"
