@@ -105,8 +105,28 @@ def _executor_args(p: argparse.ArgumentParser) -> None:
 # --- run / validate / config / graph -------------------------------------------------------------
 def _run_args(p: argparse.ArgumentParser) -> None:
     _job_args(p)
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no reports printed")
+    g = p.add_argument_group("art's shortcuts")
+    g.add_argument(
+        "-s", "--source", nargs="+", metavar="FILE", help="read these input files (sets source.files)"
+    )
+    g.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="write the output to FILE: sets the file of the job's one file output, or, if it has none, adds a "
+        "RootOutput (ParquetOutput for .parquet) of every product",
+    )
+    g.add_argument("--nskip", type=int, metavar="N", help="skip the first N input events (sets source.first)")
     p.add_argument("--report", metavar="FILE.json", help="write the TrigReport/TimeReport and summaries as JSON")
+    p.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="show (or hide) the progress bar (default: shown when stderr is a terminal)",
+    )
+    p.add_argument(
+        "--no-reports", dest="reports", action="store_false", help="print no TrigReport, TimeReport or summaries"
+    )
     p.add_argument(
         "--skip-bad-files",
         action="store_true",
@@ -123,11 +143,70 @@ def cmd_run(ns: argparse.Namespace) -> int:
 
     if ns.skip_bad_files:
         ns.overrides.append("source.skip_bad_files=true")
+    ns.overrides.extend(_shortcut_overrides(ns))
+    if ns.quiet:
+        ns.progress, ns.reports = False, False
+    if ns.progress is not None:
+        ns.overrides.append(f"services.Progress.enabled={'true' if ns.progress else 'false'}")
     plan = _prepare(ns, quiet=ns.quiet)
+    plan.job.print_reports = bool(ns.reports)
     result = execute(plan, report=ns.report)
     if not ns.quiet:
         print(f"hepreco: {result.events} events processed by '{result.process}'", file=sys.stderr)
     return EXIT_OK
+
+
+def _shortcut_overrides(ns: argparse.Namespace) -> list[str]:
+    """art's ``-s``, ``-o`` and ``--nskip`` as ``--set`` overrides of the job config."""
+    out: list[str] = []
+    if ns.source:
+        out.append("source.files=" + json.dumps(list(ns.source)))
+    if ns.nskip is not None:
+        if ns.nskip < 0:
+            raise ConfigError(f"--nskip {ns.nskip}: give a number of events >= 0")
+        out.append(f"source.first={int(ns.nskip)}")
+    if ns.output:
+        out.extend(_output_overrides(ns))
+    return out
+
+
+def _output_overrides(ns: argparse.Namespace) -> list[str]:
+    """``-o FILE``: the file of the job's one file output, or a new output of every product."""
+    from hepreco.config.loader import load_config
+    from hepreco.io._output import FileOutput
+    from hepreco.plugins import TypeLookupError, get_registry
+
+    resolved = load_config(ns.config, overrides=ns.overrides, events=ns.events, seed=ns.seed)
+    data = resolved.data
+    reg = get_registry()
+    for spec in data.get("plugins") or []:
+        try:
+            reg.load_spec(str(spec), base_dir=resolved.base_dir)
+        except Exception:  # reported by the job's own checks
+            pass
+    outputs: list[str] = []
+    for label, mod in (data.get("modules") or {}).items():
+        if not isinstance(mod, dict) or not isinstance(mod.get("module"), str):
+            continue
+        try:
+            cls = reg.resolve(mod["module"])
+        except TypeLookupError:
+            continue
+        if isinstance(cls, type) and issubclass(cls, FileOutput):
+            outputs.append(str(label))
+    if len(outputs) == 1:
+        return [f"modules.{outputs[0]}.file={json.dumps(ns.output)}"]
+    if len(outputs) > 1:
+        raise ConfigError(
+            f"-o/--output {ns.output}: the job has {len(outputs)} file outputs ({', '.join(outputs)}); "
+            f"set one with --set modules.LABEL.file={ns.output}"
+        )
+    label = next(x for x in ("output", "cli_output", "cli_output_1") if x not in (data.get("modules") or {}))
+    kind = "ParquetOutput" if ns.output.endswith((".parquet", ".pq")) else "RootOutput"
+    return [
+        f"modules.{label}=" + json.dumps({"module": kind, "file": ns.output}),
+        f"end_paths.{label}=" + json.dumps([label]),
+    ]
 
 
 @command("validate", "check a job config (every check, no events)")
@@ -274,19 +353,127 @@ def cmd_plot(ns: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# --- completion -----------------------------------------------------------------------------------
+_BASH_COMPLETION = """# hepreco's bash completion: eval "$(hepreco completion bash)"
+_hepreco_complete() {
+    local cur prev cmd opts
+    cur="${COMP_WORDS[COMP_CWORD]}"
+    prev="${COMP_WORDS[COMP_CWORD-1]}"
+    cmd=""
+    local i
+    for ((i = 1; i < COMP_CWORD; i++)); do
+        case "${COMP_WORDS[i]}" in
+            -*) ;;
+            *) cmd="${COMP_WORDS[i]}"; break ;;
+        esac
+    done
+    case "$cmd" in
+%(cases)s
+        *) opts="%(commands)s %(top)s" ;;
+    esac
+    if [[ "$cur" == -* || -z "$cmd" ]]; then
+        COMPREPLY=( $(compgen -W "$opts" -- "$cur") )
+    else
+        COMPREPLY=( $(compgen -f -- "$cur") )
+    fi
+    return 0
+}
+complete -o default -F _hepreco_complete hepreco
+"""
+
+
+def completion_script(shell: str) -> str:
+    """A completion script for ``shell`` (bash or zsh), made from the parser: commands and their options."""
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    cases = []
+    for name, p in sub.choices.items():
+        flags = sorted({o for a in p._actions for o in a.option_strings})
+        cases.append(f'        {name}) opts="{" ".join(flags)}" ;;')
+    top = sorted({o for a in parser._actions for o in a.option_strings})
+    text = _BASH_COMPLETION % {"cases": "\n".join(cases), "commands": " ".join(sub.choices), "top": " ".join(top)}
+    if shell == "zsh":
+        text = "autoload -U +X bashcompinit && bashcompinit\n" + text
+    return text
+
+
+@command("completion", "print a shell completion script: eval \"$(hepreco completion bash)\"")
+@args(lambda p: p.add_argument("shell", choices=["bash", "zsh"], help="the shell"))
+def cmd_completion(ns: argparse.Namespace) -> int:
+    sys.stdout.write(completion_script(ns.shell))
+    return EXIT_OK
+
+
 # --------------------------------------------------------------------------------------------------
+def _common_flags(p: argparse.ArgumentParser, *, top: bool) -> None:
+    """``-v``/``-q``, accepted before and after the command (``hepreco run job.yaml -v``)."""
+    default: Any = argparse.SUPPRESS
+    p.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=0 if top else default,
+        help="hepreco's own messages (modules, files, chunks, merges) and full tracebacks; -vv: debug messages",
+    )
+    try:
+        p.add_argument(
+            "-q",
+            "--quiet",
+            action="store_true",
+            default=False if top else default,
+            help="print nothing but errors (no progress bar, no reports)",
+        )
+    except argparse.ArgumentError:  # the command has a -q of its own
+        pass
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hepreco",
         description="Run art-like reconstruction jobs on columnar batches of events.",
+        epilog="Shell completion: eval \"$(hepreco completion bash)\" (or zsh) in your shell's rc file.",
     )
     parser.add_argument("--version", action="version", version=f"hepreco {__version__}")
-    parser.add_argument("-v", "--verbose", action="store_true", help="show full tracebacks and debug logs")
+    _common_flags(parser, top=True)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (add, _fn, help_) in COMMANDS.items():
         p = sub.add_parser(name, help=help_, description=help_)
         add(p)
+        _common_flags(p, top=False)
     return parser
+
+
+def setup_logging(verbose: int) -> None:
+    """hepreco's own loggers at INFO (``-v``) or DEBUG (``-vv``); other libraries' at WARNING whatever ``-v``,
+    so that a verbose run shows what hepreco does without third-party debug floods."""
+    import logging
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+    root = logging.getLogger()
+    if not root.handlers:
+        root.addHandler(handler)
+    root.setLevel(logging.WARNING)
+    level = logging.WARNING if verbose <= 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    logging.getLogger("hepreco").setLevel(level)
+
+
+def _silence_stdout() -> None:
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the job is, so that it ends as after Ctrl-C: outputs removed, workers stopped."""
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    raise Terminated
 
 
 def _load_extra_commands() -> None:
@@ -304,12 +491,15 @@ def _load_extra_commands() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """The ``hepreco`` entry point; returns the exit code."""
-    import logging
+    import signal
+    import threading
 
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _on_sigterm)  # like Ctrl-C: the job cleans up, nothing half-written stays
     _load_extra_commands()
     parser = build_parser()
     ns = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if ns.verbose else logging.WARNING, format="%(name)s: %(message)s")
+    setup_logging(int(getattr(ns, "verbose", 0) or 0))
     if ns.command is None:
         parser.print_help()
         return EXIT_CONFIG
@@ -330,9 +520,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             tb = traceback.format_exception(type(cause), cause, cause.__traceback__)
             sys.stderr.write("".join(tb))
         return EXIT_RUNTIME
+    except Terminated:
+        print("hepreco: terminated (SIGTERM); no output file was completed", file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
         print("hepreco: interrupted; no output file was completed", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader of stdout went away (hepreco run ... | head): nothing more to say
+        _silence_stdout()
+        return EXIT_OK
     except Exception as err:  # a bug or an environment problem: keep the whole traceback
         print(f"hepreco: error: {type(err).__name__}: {err}", file=sys.stderr)
         traceback.print_exc()

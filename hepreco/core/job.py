@@ -35,6 +35,7 @@ class JobContext:
         registry: the plugin registry.
         summaries: figures modules recorded with ``Module.summary``.
         quiet: no progress bar and no printed reports.
+        print_reports: print the TrigReport, TimeReport and summaries at the end (``--no-reports``: False).
         inputs: the input files the source read, in order (recorded in every output's provenance).
         skipped_inputs: input files skipped as unreadable, ``{"file": ..., "error": ...}`` each.
         history: provenance records of the jobs that wrote the input files, oldest first, each once.
@@ -75,6 +76,7 @@ class JobContext:
     event_id_names: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_EVENT_ID_NAMES))
     input_counters: dict[str, str] = field(default_factory=dict)
     input_tree: str | None = None
+    print_reports: bool = True
 
     def atomic_path(self, path: str | os.PathLike[str], *, owner: str | None = None) -> Path:
         """A temporary path beside ``path``, renamed to ``path`` when the job succeeds, deleted when it fails.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -20,6 +21,8 @@ from hepreco.errors import ModuleError
 from hepreco.plugins import Registry, get_registry
 
 __all__ = ["execute", "prepare", "run"]
+
+log = logging.getLogger("hepreco")
 
 
 def _truncate(batch: SourceBatch, k: int) -> SourceBatch:
@@ -56,6 +59,7 @@ def _lifecycle(plan: JobPlan, method: str) -> None:
     """Call ``method`` on the source and every module in schedule order."""
     mods = [plan.source, *(s.module for s in plan.steps), *(s.module for s in plan.end_steps)]
     for mod in mods:
+        log.info("%s: %s (%s)", mod.label, method, type(mod).type_name)
         call_module(mod.label, type(mod).type_name, method, getattr(mod, method), None)
 
 
@@ -95,6 +99,7 @@ def execute_inline(plan: JobPlan, *, report: str | Path | None = None, chunk_siz
         _lifecycle(plan, "begin_job")
         chunks = plan_chunks(plan.source, chunk_size=chunk_size, limit=limit)
         job.chunks = [[c.file, c.start, c.stop] for c in chunks]
+        log.info("job '%s': %d chunk(s), inline", job.process, len(chunks))
         exec_report.chunks = len(chunks)
         total = sum(len(c) for c in chunks) if all(c.stop >= 0 for c in chunks) else None
         if limit is not None and total is not None:
@@ -145,10 +150,10 @@ def execute_inline(plan: JobPlan, *, report: str | Path | None = None, chunk_siz
         services={s.name: r for s in plan.services if (r := s.report()) is not None},
         executor=exec_report.to_dict(),
     )
-    if not job.quiet:
-        print_reports(plan, result)
-    if report is not None:
+    if report is not None:  # first: printing may fail on a closed stdout (hepreco run ... | head)
         Path(report).write_text(json.dumps(result.to_dict(), indent=2, default=str))
+    if not job.quiet and job.print_reports:
+        print_reports(plan, result)
     return result
 
 

@@ -235,6 +235,7 @@ def _run_pending(
                 row.chunks += 1
                 row.events += res.events
                 progress.update(res.events)
+                log.info("%s done on %s: %d events", _chunk_where(i, chunks[i]), executor.label, res.events)
                 continue
             err = res.error
             where = _chunk_where(i, chunks[i])
@@ -295,6 +296,7 @@ def run_chunked(executor: Executor, backend: Backend, plan: JobPlan, *, report: 
         )
         job.chunks = [[c.file, c.start, c.stop] for c in chunks]
         rep.chunks = len(chunks)
+        log.info("job '%s': %d chunks on %s", job.process, len(chunks), executor.label)
         if executor.journal is not None:
             t0 = time.perf_counter()
             journal = Journal(executor.journal, job.config.data, chunks)
@@ -393,8 +395,8 @@ def run_chunked(executor: Executor, backend: Backend, plan: JobPlan, *, report: 
         services={s.name: r for s in plan.services if (r := s.report()) is not None},
         executor=rep.to_dict(),
     )
-    if not job.quiet:
-        print_reports(plan, result)
-    if report is not None:
+    if report is not None:  # first: printing may fail on a closed stdout (hepreco run ... | head)
         Path(report).write_text(json.dumps(result.to_dict(), indent=2, default=str))
+    if not job.quiet and job.print_reports:
+        print_reports(plan, result)
     return result

@@ -205,6 +205,7 @@ def merge_outputs(
             if merge and mod.can_merge():
                 tmp = plan.job.atomic_path(requested, owner=step.label)
                 parts = [Path(p) for _, _, p in group]
+                log.info("%s: merging %d per-chunk files into %s", step.label, len(parts), requested)
                 call_module(
                     step.label,
                     type(mod).type_name,

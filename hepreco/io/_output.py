@@ -255,6 +255,7 @@ class FileOutput(Output):
         else:
             tmp = self.atomic_path(final)
         out = OutFile(final, tmp, index)
+        log.info("%s: writing %s", self.label, final)
         out.handle = self.open(out, columns)
         self._files.append(out)
         self._current = out

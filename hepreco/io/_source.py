@@ -163,6 +163,7 @@ class FileSource(Source):
                 errors.append(text)
                 continue
             infos.append(info)
+            log.info("%s: opened %s (%d entries)", self.label, path, info.entries)
         if not infos:
             msg = f"no {self.file_kind} file could be read" + (
                 ":\n" + "\n".join(f"      {e}" for e in errors) if errors else ""
