@@ -2,25 +2,39 @@
 
 Named in the job config's ``plugins:`` list. The muons are one record product per event (``source:muons``,
 fields Px, Py, Pz, E, Charge, Iso), grouped by RootSource from the branches ``Muon_Px``, ``Muon_Py``...
+Four-vector arithmetic through scikit-hep's ``vector`` (``pip install vector``): the muons become
+``Momentum4D`` records, so ``pt``, ``+`` and ``mass`` mean what a physicist expects.
 """
 
 from __future__ import annotations
 
 import awkward as ak
 import numpy as np
+import vector
 from pydantic import Field
 
 import hepreco
 from hepreco import InputTag
 
 
+vector.register_awkward()
+
+
+def four_vectors(muons: ak.Array) -> ak.Array:
+    """The muons as ``vector`` Momentum4D records (px, py, pz, E), with their charge."""
+    return ak.zip(
+        {"px": muons.Px, "py": muons.Py, "pz": muons.Pz, "E": muons.E, "charge": muons.Charge},
+        with_name="Momentum4D",
+    )
+
+
 def _leading_opposite_sign_pairs(muons: ak.Array, min_pt: float) -> ak.Array:
     """Per event, the highest-pT pair of opposite-charge muons above ``min_pt`` (None where there is none)."""
-    pt = np.hypot(muons.Px, muons.Py)
-    good = muons[pt > min_pt]
-    good = good[ak.argsort(np.hypot(good.Px, good.Py), axis=1, ascending=False)]
+    mu = four_vectors(muons)
+    good = mu[mu.pt > min_pt]
+    good = good[ak.argsort(good.pt, axis=1, ascending=False)]
     pairs = ak.combinations(good, 2, fields=["a", "b"])
-    pairs = pairs[pairs.a.Charge * pairs.b.Charge < 0]
+    pairs = pairs[pairs.a.charge * pairs.b.charge < 0]
     return ak.firsts(pairs, axis=1)
 
 
@@ -51,10 +65,8 @@ class DimuonMass(hepreco.Producer):
 
     def produce(self, events: hepreco.Events) -> None:
         pair = _leading_opposite_sign_pairs(events[self.config.muons], self.config.min_pt)
-        e = pair.a.E + pair.b.E
-        px, py, pz = pair.a.Px + pair.b.Px, pair.a.Py + pair.b.Py, pair.a.Pz + pair.b.Pz
-        m2 = ak.fill_none(e**2 - px**2 - py**2 - pz**2, np.nan)
-        events.put("mass", np.sqrt(np.maximum(ak.to_numpy(m2).astype(np.float64), 0.0)))
+        mass = (pair.a + pair.b).mass  # vector's invariant mass (None where there is no pair)
+        events.put("mass", ak.to_numpy(ak.fill_none(mass, np.nan)).astype(np.float64))
 
 
 @hepreco.hookimpl
