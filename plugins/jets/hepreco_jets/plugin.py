@@ -20,6 +20,7 @@ from hepreco_jets.selection import JetSelection
 from hepreco_jets.source import PythiaSource
 from hepreco_jets.tagger import MPNNTagger, ParticleNetTagger, Tau21MassTagger
 from hepreco_jets.tau21 import TAU21_MASS
+from hepreco_jets.weights import PtFlatteningWeights
 
 __all__ = ["hepreco_builtin_checkpoints", "hepreco_models", "hepreco_modules", "hepreco_sources"]
 
@@ -33,6 +34,7 @@ def hepreco_modules() -> list[type]:
         JetSelection,
         NSubjettiness,
         JetGraphs,
+        PtFlatteningWeights,
         MPNNTagger,
         ParticleNetTagger,
         Tau21MassTagger,

@@ -18,7 +18,9 @@ class JetSelection(hepreco.Filter):
     ``|eta| < max_abs_eta`` (the paper's 250 < pT < 300 GeV, 50 < m < 110 GeV, |eta| < 2.5).
 
     The modules after it on a path see only the selected events. Its summary counts the events seen and
-    selected, from a booked histogram (so it merges across batches and processes).
+    selected, from a booked histogram (so it merges across batches and processes). With ``label`` it also
+    books ``pt_selected``, the pT spectrum of the selected jets per class: what ``jets.PtFlatteningWeights``
+    reads to flatten the spectra for training.
     """
 
     summary_from_histograms = True
@@ -31,6 +33,10 @@ class JetSelection(hepreco.Filter):
         mass_min: float = Field(50.0, ge=0)
         mass_max: float = Field(110.0, gt=0)
         max_abs_eta: float = Field(2.5, gt=0)
+        label: InputTag | None = None
+        """The truth label per event (1 = W, 0 = QCD): book the selected jets' pT per class (``pt_selected``)."""
+        pt_bins: int = Field(25, ge=1)
+        """Bins of ``pt_selected`` across the pT window."""
 
         @model_validator(mode="after")
         def _windows(self) -> Any:
@@ -46,6 +52,17 @@ class JetSelection(hepreco.Filter):
             "selection",
             hist.Hist(hist.axis.StrCategory(["seen", "selected"], name="count"), storage=hist.storage.Double()),
         )
+        c = self.config
+        self.spectrum = None
+        if c.label is not None:
+            self.spectrum = self.book(
+                "pt_selected",
+                hist.Hist(
+                    hist.axis.Regular(c.pt_bins, c.pt_min, c.pt_max, name="pt", label="jet pT [GeV]"),
+                    hist.axis.Integer(0, 2, name="label", label="truth (1 = W)", underflow=False, overflow=False),
+                    storage=hist.storage.Double(),
+                ),
+            )
 
     def filter(self, events: hepreco.Events) -> np.ndarray:
         from hepreco_jets.clustering import select_jets
@@ -57,6 +74,12 @@ class JetSelection(hepreco.Filter):
         view = self.counts.view()
         view[0] += len(ok)
         view[1] += int(ok.sum())
+        if self.spectrum is not None and ok.any():
+            import awkward as ak
+
+            jet = events[c.jet][ok]
+            label = np.asarray(ak.to_numpy(events[c.label]), dtype=np.int64)[ok]
+            self.spectrum.fill(pt=np.asarray(ak.to_numpy(jet.pt), dtype=np.float64), label=label)
         return ok
 
     def end_job(self) -> None:

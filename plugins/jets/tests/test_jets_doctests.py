@@ -7,7 +7,7 @@ import importlib
 
 import pytest
 
-MODULES = ["clustering", "graphs", "mpnn", "particlenet", "pythia", "roc"]
+MODULES = ["clustering", "graphs", "mpnn", "particlenet", "pythia", "roc", "weights"]
 
 
 @pytest.mark.parametrize("name", MODULES)

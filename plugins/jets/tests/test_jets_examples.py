@@ -1,4 +1,5 @@
-"""The example jobs chain: generate.yaml writes jets, train_*.yaml train on them (a couple of steps), tag.yaml
+"""The example jobs chain: generate.yaml writes jets, pt_spectrum.yaml their spectra for the pT-flattening
+weights, train_*.yaml train on them (a couple of steps), tag.yaml
 runs the three taggers and the metrics on its own mixed events (MPI/ISR off to keep it fast)."""
 
 from __future__ import annotations
@@ -20,7 +21,10 @@ def test_generate_train_tag(jets_file, tmp_path, torch1, examples, fast):
     assert n >= 10 and labels == {0, 1}
     assert ((pt > 250) & (pt < 300)).all()  # only selected jets are written
 
-    files = [("data.set.source.files", [str(jets_file)])]
+    spectrum = tmp_path / "spectrum.root"
+    hepreco.run(EXAMPLES / "pt_spectrum.yaml", set={"source.files": [str(jets_file)],
+                                                  "services.Histograms.file": str(spectrum)})  # fmt: skip
+    files = [("data.set.source.files", [str(jets_file)]), ("data.set.modules.weights.spectra", [str(spectrum)])]
     ckpt = {}
     for name, extra in (("mpnn", [("training.epochs", 1)]), ("particlenet", [("training.epochs", 1)]), ("tau21", [])):
         res = train(EXAMPLES / f"train_{name}.yaml", overrides=files + extra, output=tmp_path / name, quiet=True)

@@ -76,3 +76,17 @@ def test_tagging_metrics_in_a_job(tmp_path, write_plugin):
     assert res.summaries["roc"]["good_auc"] == summ["auc"]
     assert (tmp_path / "roc.png").stat().st_size > 10_000
     assert (tmp_path / "all.png").stat().st_size > 10_000
+
+
+def test_pt_flattening_weights_flatten():
+    from hepreco_jets.weights import flattening_weights
+
+    rng = np.random.default_rng(3)
+    edges = np.linspace(250, 300, 11)
+    pt = np.concatenate([250 + 50 * rng.random(4000) ** 2, 250 + 50 * rng.random(3000) ** 0.5])  # falling, rising
+    label = np.concatenate([np.zeros(4000, int), np.ones(3000, int)])
+    counts = np.stack([np.histogram(pt[label == k], edges)[0] for k in (0, 1)], axis=1).astype(float)
+    w = flattening_weights(pt, label, counts, edges)
+    for k, n in ((0, 4000), (1, 3000)):
+        flat = np.histogram(pt[label == k], edges, weights=w[label == k])[0]
+        assert np.allclose(flat, n / 10, rtol=1e-3)  # float32 weights
