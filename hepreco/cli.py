@@ -106,9 +106,7 @@ def _executor_args(p: argparse.ArgumentParser) -> None:
 def _run_args(p: argparse.ArgumentParser) -> None:
     _job_args(p)
     g = p.add_argument_group("art's shortcuts")
-    g.add_argument(
-        "-s", "--source", nargs="+", metavar="FILE", help="read these input files (sets source.files)"
-    )
+    g.add_argument("-s", "--source", nargs="+", metavar="FILE", help="read these input files (sets source.files)")
     g.add_argument(
         "-o",
         "--output",
@@ -397,7 +395,7 @@ def completion_script(shell: str) -> str:
     return text
 
 
-@command("completion", "print a shell completion script: eval \"$(hepreco completion bash)\"")
+@command("completion", 'print a shell completion script: eval "$(hepreco completion bash)"')
 @args(lambda p: p.add_argument("shell", choices=["bash", "zsh"], help="the shell"))
 def cmd_completion(ns: argparse.Namespace) -> int:
     sys.stdout.write(completion_script(ns.shell))
@@ -431,7 +429,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hepreco",
         description="Run art-like reconstruction jobs on columnar batches of events.",
-        epilog="Shell completion: eval \"$(hepreco completion bash)\" (or zsh) in your shell's rc file.",
+        epilog='Shell completion: eval "$(hepreco completion bash)" (or zsh) in your shell\'s rc file.',
     )
     parser.add_argument("--version", action="version", version=f"hepreco {__version__}")
     _common_flags(parser, top=True)

@@ -130,7 +130,9 @@ def test_a_closed_stdout_neither_crashes_nor_skips_the_report(tmp_path):
 def test_bash_completion_completes_commands_and_options(capsys):
     assert main(["completion", "bash"]) == 0
     script = capsys.readouterr().out
-    probe = script + '\nCOMP_WORDS=(hepreco run job.yaml --no-r); COMP_CWORD=3; _hepreco_complete; echo "${COMPREPLY[@]}"'
+    probe = (
+        script + '\nCOMP_WORDS=(hepreco run job.yaml --no-r); COMP_CWORD=3; _hepreco_complete; echo "${COMPREPLY[@]}"'
+    )
     probe += '\nCOMP_WORDS=(hepreco val); COMP_CWORD=1; _hepreco_complete; echo "${COMPREPLY[@]}"'
     res = subprocess.run(["bash", "-c", probe], capture_output=True, text=True, check=True)
     first, second = res.stdout.strip().splitlines()

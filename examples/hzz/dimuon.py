@@ -16,7 +16,6 @@ from pydantic import Field
 import hepreco
 from hepreco import InputTag
 
-
 vector.register_awkward()
 
 

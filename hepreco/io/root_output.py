@@ -20,7 +20,7 @@ from hepreco.io._layout import (
     tree_layout,
     zip_lists,
 )
-from hepreco.io._output import FileOutput, OutFile, all_missing, doc_id_columns, id_arrays, placeholder
+from hepreco.io._output import FileOutput, OutFile, all_missing, id_arrays, placeholder
 from hepreco.io.provenance import PROVENANCE_KEY
 
 __all__ = ["RootOutput"]
@@ -268,8 +268,12 @@ class RootOutput(FileOutput):
                 tree = f.mktree(
                     self.tree_name(),
                     types,
-                    counter_name=lambda counted: counted.removeprefix(_GROUP) if counted.startswith(_GROUP) else f"n{counted}",
-                    field_name=lambda outer, inner: inner if outer == "" or outer.startswith(_GROUP) else f"{outer}_{inner}",
+                    counter_name=lambda counted: (
+                        counted.removeprefix(_GROUP) if counted.startswith(_GROUP) else f"n{counted}"
+                    ),
+                    field_name=lambda outer, inner: (
+                        inner if outer == "" or outer.startswith(_GROUP) else f"{outer}_{inner}"
+                    ),
                 )
         except Exception:
             f.close()
