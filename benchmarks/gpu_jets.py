@@ -46,7 +46,6 @@ def main() -> None:
     args = ap.parse_args()
 
     import torch
-
     from hepreco_jets.mpnn import MPNNParams
     from hepreco_jets.mpnn import build as build_mpnn
     from hepreco_jets.particlenet import ParticleNetParams
@@ -73,9 +72,14 @@ def main() -> None:
                 continue  # explicit edges: b * 62^2 of them
             x, mask, _ = jets(torch, b, p, device)
             for prec in ("fp32", "bf16") if gpu else ("fp32",):
-                def run():
-                    with torch.inference_mode(), torch.autocast(device_type=torch.device(device).type,
-                                                                dtype=torch.bfloat16, enabled=prec == "bf16"):
+
+                def run(net=net, x=x, mask=mask, prec=prec):
+                    with (
+                        torch.inference_mode(),
+                        torch.autocast(
+                            device_type=torch.device(device).type, dtype=torch.bfloat16, enabled=prec == "bf16"
+                        ),
+                    ):
                         torch.sigmoid(net(x, mask)).float()
 
                 try:
@@ -91,8 +95,11 @@ def main() -> None:
         opt = torch.optim.Adam(net.parameters(), lr=1e-3)
         x, mask, y = jets(torch, args.train_batch, p, device, seed=1)
         for prec in ("fp32", "bf16") if gpu else ("fp32",):
-            def step():
-                with torch.autocast(device_type=torch.device(device).type, dtype=torch.bfloat16, enabled=prec == "bf16"):
+
+            def step(net=net, x=x, mask=mask, y=y, opt=opt, prec=prec):
+                with torch.autocast(
+                    device_type=torch.device(device).type, dtype=torch.bfloat16, enabled=prec == "bf16"
+                ):
                     loss = torch.nn.functional.binary_cross_entropy_with_logits(net(x, mask).float(), y)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()

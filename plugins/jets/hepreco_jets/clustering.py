@@ -32,8 +32,8 @@ def momenta(particles: ak.Array) -> ak.Array:
 
 
 def _fastjet() -> Any:
-    import io
     import contextlib
+    import io
 
     with contextlib.redirect_stdout(io.StringIO()):  # the banner, once
         import fastjet
@@ -46,7 +46,9 @@ def _jet_definition(algorithm: str, radius: float) -> Any:
     return fj.JetDefinition(algo, float(radius))
 
 
-def cluster(particles: ak.Array, *, radius: float = 1.0, algorithm: Algorithm = "antikt", min_pt: float = 0.0) -> ak.Array:
+def cluster(
+    particles: ak.Array, *, radius: float = 1.0, algorithm: Algorithm = "antikt", min_pt: float = 0.0
+) -> ak.Array:
     """Cluster the particles of every event into jets, sorted by decreasing pT.
 
     Args:
@@ -141,11 +143,7 @@ def select_jets(
         [True, False, False]
     """
     ok = (
-        (jet.pt > pt[0])
-        & (jet.pt < pt[1])
-        & (jet.mass > mass[0])
-        & (jet.mass < mass[1])
-        & (abs(jet.eta) < max_abs_eta)
+        (jet.pt > pt[0]) & (jet.pt < pt[1]) & (jet.mass > mass[0]) & (jet.mass < mass[1]) & (abs(jet.eta) < max_abs_eta)
     )
     return np.asarray(ak.to_numpy(ak.fill_none(ok, False)), dtype=bool)
 

@@ -66,7 +66,7 @@ def knn(points: torch.Tensor, mask: torch.Tensor, k: int) -> tuple[torch.Tensor,
     """
     import torch
 
-    b, p, _ = points.shape
+    p = points.shape[1]
     d = torch.cdist(points, points)
     big = torch.finfo(d.dtype).max
     d = d.masked_fill(~mask.unsqueeze(1), big)  # padded neighbours are never near

@@ -78,7 +78,11 @@ def pythia_settings(s: GeneratorSettings) -> list[str]:
             "23:onIfAny = 12 14 16",  # Z -> nu nu: invisible
         ]
     elif s.process == "qcd":
-        lines += ["HardQCD:all = on", f"PhaseSpace:pTHatMin = {s.pthat_min:g}", f"PhaseSpace:pTHatMax = {s.pthat_max:g}"]
+        lines += [
+            "HardQCD:all = on",
+            f"PhaseSpace:pTHatMin = {s.pthat_min:g}",
+            f"PhaseSpace:pTHatMax = {s.pthat_max:g}",
+        ]
     else:
         msg = f"unknown process {s.process!r}; choose one of {', '.join(PROCESSES)}"
         raise ValueError(msg)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import awkward as ak
 import numpy as np
-
 from hepreco_jets.clustering import cluster, leading_jet, leading_record, nsubjettiness, select_jets
 
 

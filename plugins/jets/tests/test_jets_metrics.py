@@ -4,9 +4,9 @@ and carry bootstrap errors of the right size; the ROC plot is drawn."""
 from __future__ import annotations
 
 import numpy as np
+from hepreco_jets.roc import roc_figures
 
 import hepreco
-from hepreco_jets.roc import roc_figures
 
 EDGES = np.linspace(0.0, 1.0, 20001)
 
@@ -34,7 +34,7 @@ def test_histogram_figures_match_the_raw_scores():
     i = np.searchsorted(roc.signal_acceptance, 0.5)
     assert abs(f.inv_eps_b / (1.0 / roc.background_efficiency[i]) - 1.0) < 0.01
     # the analytic answer for two unit normals 2 sigma apart: AUC = Phi(2 / sqrt 2)
-    from math import erf, sqrt
+    from math import erf
 
     assert abs(f.auc - 0.5 * (1 + erf(1.0))) < 0.01
     # bootstrap errors ~ the statistical spread (AUC error ~ 0.003 for 10k + 10k here)

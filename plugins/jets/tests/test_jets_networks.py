@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from hepreco_jets.graphs import jet_features, pad, to_batch, to_data_list
 from hepreco_jets.mpnn import MPNNParams, build, complete_edges
 from hepreco_jets.particlenet import ParticleNetParams, knn
@@ -44,7 +43,9 @@ def test_dense_and_message_passing_agree(torch1):
 def test_padding_does_not_change_the_score(torch1, which):
     torch = torch1
     torch.manual_seed(2)
-    net = (build(MPNNParams(max_particles=24)) if which == "mpnn" else build_pn(ParticleNetParams(max_particles=24, k=4))).eval()
+    net = (
+        build(MPNNParams(max_particles=24)) if which == "mpnn" else build_pn(ParticleNetParams(max_particles=24, k=4))
+    ).eval()
     x, mask = _jets(torch)
     with torch.no_grad():
         ref = net(x, mask)
@@ -101,7 +102,9 @@ def test_features_of_a_jet():
     import awkward as ak
 
     jet = ak.Array([{"eta": 0.5, "phi": 0.1, "E": 200.0}])
-    cons = ak.Array([[{"px": 100.0, "py": 0.0, "pz": 0.0, "E": 100.0}, {"px": 0.0, "py": 50.0, "pz": 50.0, "E": 70.7107}]])
+    cons = ak.Array(
+        [[{"px": 100.0, "py": 0.0, "pz": 0.0, "E": 100.0}, {"px": 0.0, "py": 50.0, "pz": 50.0, "E": 70.7107}]]
+    )
     f = jet_features(jet, cons)
     x, mask = pad(f, 4)
     assert x.shape == (1, 4, 7) and mask.tolist() == [[True, True, False, False]]

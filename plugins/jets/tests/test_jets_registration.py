@@ -5,7 +5,18 @@ from __future__ import annotations
 import subprocess
 import sys
 
-HEAVY = ("numba", "torch", "torch_geometric", "matplotlib", "mplhep", "scipy", "fastjet", "pythia8mc", "lightgbm", "vector")
+HEAVY = (
+    "numba",
+    "torch",
+    "torch_geometric",
+    "matplotlib",
+    "mplhep",
+    "scipy",
+    "fastjet",
+    "pythia8mc",
+    "lightgbm",
+    "vector",
+)
 
 
 def test_registration_imports_nothing_heavy():

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hepreco_jets.mpnn import MPNNParams, build
 
 from hepreco.ml import TorchInference, get_model, save_checkpoint
-from hepreco_jets.mpnn import MPNNParams, build
 
 
 def _inputs(n=40, p=24, seed=0):
