@@ -285,6 +285,7 @@ def _track_heavy(k: int, P: np.ndarray, pf: np.ndarray, pi: np.ndarray, n: np.nd
         sig2 = 0.5 * K_BETHE * Z_OVER_A * RHO * tup * (1.0 - 0.5 * b2) / b2 * step
         de = dedx * step + math.sqrt(max(sig2, 0.0)) * rng_normal(rng)
         de = min(max(de, 0.0), t)
+        loss = de  # the particle's loss: the local deposit plus the delta rays' kinetic energy
         # delta rays above the cut: 1/T^2 spectrum with the spin-0 term (PDG eq. 34.6)
         if tmax > tcut:
             nd = 0.5 * K_BETHE * Z_OVER_A * RHO / b2 * (1.0 / tcut - 1.0 / tmax) * step
@@ -293,7 +294,7 @@ def _track_heavy(k: int, P: np.ndarray, pf: np.ndarray, pi: np.ndarray, n: np.nd
                 td = 1.0 / (1.0 / tcut - rng_uniform(rng) * (1.0 / tcut - 1.0 / tmax))
                 if rng_uniform(rng) > 1.0 - b2 * td / tmax:
                     continue
-                if td >= t - de:
+                if td >= t - loss:
                     continue
                 pd = math.sqrt(td * (td + 2.0 * ME))
                 e_in = t + m
@@ -304,10 +305,10 @@ def _track_heavy(k: int, P: np.ndarray, pf: np.ndarray, pi: np.ndarray, n: np.nd
                 fx = rng_uniform(rng) * step
                 _add_particle(pf, pi, n, 11, k, P_DELTA, x + d[0] * fx, y + d[1] * fx, z + d[2] * fx, dd, td, t0,
                               flags)  # fmt: skip
-                de += td
+                loss += td
         mx, my, mz = x + 0.5 * step * d[0], y + 0.5 * step * d[1], z + 0.5 * step * d[2]
-        _deposit(dep, dpart, n, mx, my, mz, min(de, t), step, t0, k)
-        t -= de
+        _deposit(dep, dpart, n, mx, my, mz, de, step, t0, k)
+        t -= loss
         x, y, z = x + step * d[0], y + step * d[1], z + step * d[2]
         if t > 0.0:
             p = math.sqrt(t * (t + 2.0 * m))

@@ -46,13 +46,16 @@ class UNetTrackShower(hepreco.Producer, TorchInference):
         """Hits with ``track_score >= cut`` are labelled track."""
         batch_size: int | None = Field(None, gt=0)
         """Tiles per forward pass (default: all the tiles of the batch at once)."""
+        gpu_path_on_cpu: bool = False
+        """Apply the Device service's autocast precision and channels-last on the CPU too (they apply on a GPU
+        only otherwise): how the tests and the benchmark exercise the GPU code path without a GPU."""
 
     produces = ("track_score", "shower_score", "label")
 
     def begin_job(self) -> None:
         c = self.config
         inputs = {"image": (1, c.size, c.size)} if c.size is not None else None
-        self.load_model(c.weights, inputs=inputs, batch_size=c.batch_size)
+        self.load_model(c.weights, inputs=inputs, batch_size=c.batch_size, on_cpu=c.gpu_path_on_cpu)
 
     def produce(self, events: hepreco.Events) -> None:
         c = self.config
