@@ -45,3 +45,16 @@ def test_generate_train_tag(jets_file, tmp_path, torch1, examples, fast):
         assert "inv_eps_b_at_50" in s
         assert s["jets_signal"] > 0 and s["jets_background"] > 0
     assert (tmp_path / "roc.png").exists()
+
+    # the same taggers on the generated files (tag_files.yaml: a RootSource instead of Pythia)
+    on_files = hepreco.run(
+        EXAMPLES / "tag_files.yaml",
+        set={"source.files": [str(jets_file)], "services.Histograms.file": str(tmp_path / "hf.root"),
+             "modules.roc.plot_file": str(tmp_path / "roc_files.png"),
+             "modules.mpnn_tagger.weights": ckpt["mpnn"], "modules.particlenet_tagger.weights": ckpt["particlenet"],
+             "modules.tau21_mass_tagger.weights": ckpt["tau21"]},
+    )  # fmt: skip
+    with uproot.open(jets_file) as f:
+        n_jets = f["events"].num_entries
+    s = on_files.summaries["mpnn"]
+    assert s["jets_signal"] + s["jets_background"] == n_jets
