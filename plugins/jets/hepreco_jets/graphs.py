@@ -61,9 +61,10 @@ def jet_features(jet: ak.Array, constituents: ak.Array, *, relative: bool = True
     return ak.concatenate([ak.values_astype(col[..., np.newaxis], np.float32) for col in cols], axis=-1)
 
 
-def pad(features: ak.Array, max_particles: int) -> tuple[np.ndarray, np.ndarray]:
+def pad(features: ak.Array, max_particles: int, n_features: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Jagged ``(jets, var, F)`` features as a padded ``(jets, max_particles, F)`` array and its
     ``(jets, max_particles)`` node mask; jets with more particles keep the first ``max_particles``.
+    ``n_features`` (default: found from the data) fixes the last axis, also for an empty batch.
 
     Examples:
         >>> x, m = pad(ak.Array([[[1.0], [2.0]], [[3.0]]]), 3)
@@ -71,8 +72,8 @@ def pad(features: ak.Array, max_particles: int) -> tuple[np.ndarray, np.ndarray]
         ([[1.0, 2.0, 0.0], [3.0, 0.0, 0.0]], [[True, True, False], [True, False, False]])
     """
     n = len(features)
-    n_feat = 0 if n == 0 else len(ak.to_numpy(features[0][0])) if len(features[0]) else None
     counts = np.minimum(np.asarray(ak.num(features, axis=1), dtype=np.int64), max_particles)
+    n_feat = n_features
     if n_feat is None:
         n_feat = next((len(ak.to_numpy(f[0])) for f, k in zip(features, counts, strict=True) if k), 0)
     x = np.zeros((n, max_particles, n_feat), dtype=np.float32)
@@ -138,7 +139,7 @@ class JetGraphs(hepreco.Producer):
         c = self.config
         cons = events[c.constituents]
         feats = jet_features(events[c.jet], cons, relative=c.relative)
-        x, mask = pad(feats, c.max_particles)
+        x, mask = pad(feats, c.max_particles, len(FEATURES))
         events.put("features", x)
         events.put("mask", mask)
         events.put("n_particles", np.asarray(ak.num(cons, axis=1), dtype=np.int32))

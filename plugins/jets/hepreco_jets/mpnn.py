@@ -126,6 +126,8 @@ def _modules() -> Any:
 
         def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
             mask = mask.bool()
+            if x.shape[0] == 0:  # a batch without jets (none selected)
+                return x.new_zeros((0, 1))
             n = int(mask.sum(dim=1).max().item()) if mask.numel() else 0
             x, mask = x[:, : max(n, 1)], mask[:, : max(n, 1)]  # particles are packed first: trim the padding
             if self.hp.implementation == "message_passing":

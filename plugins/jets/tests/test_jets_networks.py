@@ -114,3 +114,16 @@ def test_features_of_a_jet():
     assert abs(x[0, 1, 6] - np.pi / 4) < 1e-5
     # log pT of the first particle: log 100
     assert abs(x[0, 0, 5] - np.log(100.0)) < 1e-5
+
+
+def test_a_batch_without_jets(torch1):
+    import awkward as ak
+
+    torch = torch1
+    jet = ak.Array([{"eta": 0.5, "phi": 0.1, "E": 200.0}])[:0]
+    cons = ak.Array([[{"px": 100.0, "py": 0.0, "pz": 0.0, "E": 100.0}]])[:0]
+    x, mask = pad(jet_features(jet, cons), 24, 7)
+    assert x.shape == (0, 24, 7) and mask.shape == (0, 24)
+    for net in (build(MPNNParams(max_particles=24)), build_pn(ParticleNetParams(max_particles=24))):
+        with torch.no_grad():
+            assert net.eval()(torch.from_numpy(x), torch.from_numpy(mask)).shape == (0, 1)
