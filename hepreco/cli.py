@@ -72,6 +72,8 @@ def _prepare(ns: argparse.Namespace, *, quiet: bool = False) -> Any:
     }
     if opts["scheduler"] is not None and opts["kind"] is None:
         opts["kind"] = "dask"  # --scheduler ADDRESS alone means Dask on that scheduler
+    elif opts["workers"] is not None and opts["kind"] is None:
+        opts["kind"] = "processes"  # --workers N alone means N local processes
     executor = {k: v for k, v in opts.items() if v is not None} or None
     from hepreco.executors.config import EXECUTOR_FLAGS
 
@@ -126,6 +128,11 @@ def _run_args(p: argparse.ArgumentParser) -> None:
         "--no-reports", dest="reports", action="store_false", help="print no TrigReport, TimeReport or summaries"
     )
     p.add_argument(
+        "--no-clobber",
+        action="store_true",
+        help="refuse to replace existing output files (by default they are replaced, and the output list says so)",
+    )
+    p.add_argument(
         "--skip-bad-files",
         action="store_true",
         help="go on past bad input (sets source.skip_bad_files): input files that cannot be read, or for generated "
@@ -148,6 +155,7 @@ def cmd_run(ns: argparse.Namespace) -> int:
         ns.overrides.append(f"services.Progress.enabled={'true' if ns.progress else 'false'}")
     plan = _prepare(ns, quiet=ns.quiet)
     plan.job.print_reports = bool(ns.reports)
+    plan.job.no_clobber = bool(ns.no_clobber)
     result = execute(plan, report=ns.report)
     if not ns.quiet:
         print(f"hepreco: {result.events} events processed by '{result.process}'", file=sys.stderr)
@@ -210,7 +218,10 @@ def _output_overrides(ns: argparse.Namespace) -> list[str]:
 @command("validate", "check a job config (every check, no events)")
 @args(_job_args)
 def cmd_validate(ns: argparse.Namespace) -> int:
+    from hepreco.core.outputs import check_outputs
+
     plan = _prepare(ns, quiet=True)
+    check_outputs(plan)
     n = len(plan.modules)
     print(f"{ns.config}: OK ({n} modules, {len(plan.paths)} paths, {len(plan.end_paths)} end paths)")
     return EXIT_OK

@@ -139,6 +139,13 @@ class Registry:
                 msg = f"plugin file '{path}' does not exist"
                 raise PluginError(msg)
             modname = f"hepreco_userplugin_{name}"
+            other = self.plugins.get(name)
+            if other is not None and other.origin.endswith(".py") and Path(other.origin).resolve() != path.resolve():
+                msg = (
+                    f"two plugin files are named '{path.name}': {other.origin} and {path}; a plugin's name is its "
+                    "file name, so rename one of them"
+                )
+                raise PluginError(msg)
             if modname in sys.modules and getattr(sys.modules[modname], "__file__", None) == str(path):
                 module = sys.modules[modname]
             else:
@@ -164,6 +171,13 @@ class Registry:
         name = getattr(module, "PLUGIN_NAME", None) or name
         if id(module) in self._objects:
             return self._objects[id(module)]
+        other = self.plugins.get(name)
+        if other is not None and other.origin != origin:
+            msg = (
+                f"plugin '{name}' ({origin}) has the name of an already loaded plugin ({other.origin}): "
+                "give one another name (its file name, or PLUGIN_NAME in it)"
+            )
+            raise PluginError(msg)
         self.register(module, name, version=_dist_version(module), origin=origin)
         info = self.plugins[name]
         if info.error:

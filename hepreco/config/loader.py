@@ -63,32 +63,79 @@ class ResolvedConfig:
         return ConfigIssue(message, key=key, file=file, line=o.line if o else None, label=label)
 
 
-def _record(node: yaml.Node, prefix: str, file: str, out: dict[str, Origin]) -> None:
+#: the most values a config may expand to through YAML aliases ("billion laughs" files are refused)
+MAX_YAML_VALUES = 100_000
+#: keys down to this depth (``modules.LABEL.PARAM``) are names and must be strings
+_NAME_DEPTH = 3
+_STR_TAG = "tag:yaml.org,2002:str"
+
+
+def _check_graph(node: yaml.Node, file: str) -> None:
+    """Refuse YAML whose aliases make it recursive or expand it beyond ``MAX_YAML_VALUES`` values."""
+    count = 0
+    on_path: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(node, False)]
+    while stack:
+        n, leaving = stack.pop()
+        if leaving:
+            on_path.discard(id(n))
+            continue
+        count += 1
+        if count > MAX_YAML_VALUES:
+            msg = (
+                f"the config expands to more than {MAX_YAML_VALUES} values through aliases ('*name'): refused "
+                "(a file that grows without end, like YAML's 'billion laughs')"
+            )
+            raise ConfigError([ConfigIssue(msg, file=file, line=n.start_mark.line + 1)])
+        if isinstance(n, yaml.MappingNode | yaml.SequenceNode):
+            if id(n) in on_path:
+                msg = "a recursive alias: an anchor ('&name') is used inside its own value ('*name')"
+                raise ConfigError([ConfigIssue(msg, file=file, line=n.start_mark.line + 1)])
+            on_path.add(id(n))
+            stack.append((n, True))
+            children = [x for kv in n.value for x in kv] if isinstance(n, yaml.MappingNode) else list(n.value)
+            stack.extend((c, False) for c in reversed(children))
+
+
+def _record(node: yaml.Node, prefix: str, file: str, out: dict[str, Origin], depth: int = 1) -> None:
     if isinstance(node, yaml.MappingNode):
         seen: dict[str, int] = {}
         for knode, vnode in node.value:
+            line = knode.start_mark.line + 1
+            if knode.tag == "tag:yaml.org,2002:merge":
+                continue  # '<<: *base': the keys beside it override the merged ones; not duplicates
             key = str(knode.value)
             path = f"{prefix}.{key}" if prefix else key
-            line = knode.start_mark.line + 1
+            if depth <= _NAME_DEPTH and (knode.tag != _STR_TAG or not isinstance(knode, yaml.ScalarNode)):
+                kind = knode.tag.rsplit(":", 1)[-1] if isinstance(knode, yaml.ScalarNode) else "collection"
+                msg = (
+                    f"key '{key}' is read as a {kind}, not a name: quote it ('{key}': ...)"
+                    if isinstance(knode, yaml.ScalarNode)
+                    else "a key that is a list or mapping: keys here are names"
+                )
+                raise ConfigError([ConfigIssue(msg, key=path, file=file, line=line)])
             if key in seen:
                 msg = f"duplicate key '{key}' (first at line {seen[key]}): YAML would silently keep only the last"
                 raise ConfigError([ConfigIssue(msg, key=path, file=file, line=line)])
             seen[key] = line
             out[path] = Origin(file, knode.start_mark.line + 1)
-            _record(vnode, path, file, out)
+            _record(vnode, path, file, out, depth + 1)
     elif isinstance(node, yaml.SequenceNode):
         for i, vnode in enumerate(node.value):
             path = f"{prefix}.{i}"
             out[path] = Origin(file, vnode.start_mark.line + 1)
-            _record(vnode, path, file, out)
+            _record(vnode, path, file, out, depth + 1)
 
 
 def _read_yaml(text: str, file: str) -> tuple[Any, dict[str, Origin]]:
     loader = yaml.SafeLoader(text)
+    origins: dict[str, Origin] = {}
     try:
         node = loader.get_single_node()
         if node is None:
             return {}, {}
+        _check_graph(node, file)  # before anything walks it: recursive and exploding aliases
+        _record(node, "", file, origins)  # before construction flattens '<<' merges; refuses duplicate keys
         data = loader.construct_document(node)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
@@ -97,8 +144,6 @@ def _read_yaml(text: str, file: str) -> tuple[Any, dict[str, Origin]]:
         raise ConfigError([ConfigIssue(f"not valid YAML: {problem}", file=file, line=line)]) from err
     finally:
         loader.dispose()
-    origins: dict[str, Origin] = {}
-    _record(node, "", file, origins)  # also refuses duplicate keys
     return data, origins
 
 
@@ -189,21 +234,45 @@ def parse_override(text: str) -> tuple[str, Any]:
 
 
 def set_path(data: dict[str, Any], key: str, value: Any, origins: dict[str, Origin], origin: Origin) -> None:
-    """Set ``data[a][b][c] = value`` for ``key = "a.b.c"`` (creating mappings; numeric parts index lists)."""
+    """Set ``data[a][b][c] = value`` for ``key = "a.b.c"`` (creating mappings; numeric parts index lists).
+
+    A part that is not a list index where the value is a list, or an index past the list's end (the length
+    itself appends), is a ConfigError naming the key."""
     parts = key.split(".")
+    if any(not p for p in parts):
+        raise ConfigError(
+            [ConfigIssue(f"{origin.file} {key}: an empty part in the key path", key=key, file=origin.file)]
+        )
+
+    def index(lst: list[Any], part: str, upto: int, *, append: bool) -> int:
+        where = ".".join(parts[:upto]) or "(top)"
+        valid = f"0..{len(lst) - 1}" if lst else "none"
+        if append:
+            valid += f", or {len(lst)} to append"
+        if not part.isdigit():
+            msg = f"{origin.file} {key}: '{where}' is a list of {len(lst)}: give an index ({valid}), not '{part}'"
+            raise ConfigError([ConfigIssue(msg, key=key, file=origin.file)])
+        idx = int(part)
+        if idx > len(lst) or (idx == len(lst) and not append):
+            msg = f"{origin.file} {key}: '{where}' has {len(lst)} entries: index {idx} is out of range ({valid})"
+            raise ConfigError([ConfigIssue(msg, key=key, file=origin.file)])
+        return idx
+
     cur: Any = data
     for i, part in enumerate(parts[:-1]):
         nxt_is_index = parts[i + 1].isdigit()
         if isinstance(cur, list):
-            idx = int(part)
-            cur = cur[idx]
+            cur = cur[index(cur, part, i, append=False)]
+            if not isinstance(cur, dict | list):
+                msg = f"{origin.file} {key}: '{'.'.join(parts[: i + 1])}' is {cur!r}, which has no '{parts[i + 1]}'"
+                raise ConfigError([ConfigIssue(msg, key=key, file=origin.file)])
             continue
         if part not in cur or cur[part] is None or not isinstance(cur[part], dict | list):
             cur[part] = [] if nxt_is_index else {}
         cur = cur[part]
     last = parts[-1]
     if isinstance(cur, list):
-        idx = int(last)
+        idx = index(cur, last, len(parts) - 1, append=True)
         if idx == len(cur):
             cur.append(value)
         else:

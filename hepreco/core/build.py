@@ -156,8 +156,8 @@ def build_plan(resolved: ResolvedConfig, registry: Registry, *, quiet: bool = Fa
         issues.append(resolved.issue(f"'process' is an identifier, not {process!r}", "process"))
         process = "hepreco"
     seed = data.get("seed", 0)
-    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-        issues.append(resolved.issue(f"'seed' is a non-negative integer, not {seed!r}", "seed"))
+    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**64:
+        issues.append(resolved.issue(f"'seed' is an integer from 0 to 2**64-1, not {seed!r}", "seed"))
         seed = 0
 
     executor, errs = parse_executor_config(data.get("executor"), resolved)
@@ -323,12 +323,18 @@ def build_plan(resolved: ResolvedConfig, registry: Registry, *, quiet: bool = Fa
 
     # --- products ------------------------------------------------------------------------------
     producers: dict[tuple[str, str], str] = {}
+    source_failed = False
     if source is not None:
         try:
             src_products = source.products()
         except (OSError, ValueError, KeyError) as err:
-            issues.append(resolved.issue(str(err), "source", source_label))
+            issues.append(
+                resolved.issue(
+                    err.args[0] if isinstance(err, KeyError) and err.args else str(err), "source", source_label
+                )
+            )
             src_products = ()
+            source_failed = True  # its consumers' 'produces nothing' would only repeat this
         for inst in src_products:
             producers[(source_label, inst)] = source_label
     for label, mod in modules.items():
@@ -356,6 +362,8 @@ def build_plan(resolved: ResolvedConfig, registry: Registry, *, quiet: bool = Fa
         for tag in tags:
             if tag.key in producers:
                 continue
+            if source_failed and tag.label == source_label:
+                continue
             if tag.label in mod_specs and tag.label not in modules:
                 continue  # that module's own problem is reported already
             key = _find_param_key(modules[label].config, tag, f"modules.{label}")
@@ -374,6 +382,19 @@ def build_plan(resolved: ResolvedConfig, registry: Registry, *, quiet: bool = Fa
                     f"consumes '{tag.product}', which no source or module produces{did_you_mean(tag.product, choices)}"
                 )
             issues.append(resolved.issue(msg, key, label))
+
+    # --- what only the inputs reveal (a checkpoint that is missing, a first entry past the end, ...) ---
+    if not issues:
+        checked: list[tuple[str, Module]] = [("source", source)] if source is not None else []
+        checked += [(f"modules.{label}", mod) for label, mod in modules.items()]
+        for prefix, mod in checked:
+            try:
+                problems = mod.check()
+            except Exception as err:
+                problems = [("", f"check() failed: {type(err).__name__}: {err}")]
+            for param, message in problems:
+                key = f"{prefix}.{param}" if param else prefix
+                issues.append(resolved.issue(message, key, mod.label))
 
     if issues:
         raise ConfigError(issues)
@@ -461,6 +482,8 @@ def build_plan(resolved: ResolvedConfig, registry: Registry, *, quiet: bool = Fa
         on_end = [(p, pos) for p, labs in end_paths.items() for pos, lab in enumerate(labs) if lab == label]
         end_steps.append(Step(label, mod, mod.kind, select=sel, end_paths=on_end))
 
+    _check_keep(resolved, modules, producers)
+
     return JobPlan(
         job=job,
         source_label=source_label,
@@ -474,6 +497,38 @@ def build_plan(resolved: ResolvedConfig, registry: Registry, *, quiet: bool = Fa
         producers=producers,
         executor=executor or ExecutorConfig(),
     )
+
+
+def _check_keep(resolved: ResolvedConfig, modules: dict[str, Module], producers: dict[tuple[str, str], str]) -> None:
+    """Outputs' ``keep`` patterns against the job's products: a pattern that matches none is a warning
+    naming it (a typo writes a file without the product); an output that keeps no product at all is an error."""
+    from hepreco.core.selection import match_product, select_products
+
+    names = [f"{lab}:{inst}" if inst else lab for lab, inst in producers]
+    issues: list[ConfigIssue] = []
+    for label, mod in modules.items():
+        if mod.kind != "output":
+            continue
+        keep = list(getattr(mod.config, "keep", None) or [])
+        drop = list(getattr(mod.config, "drop", None) or [])
+        for i, pattern in enumerate(keep):
+            if not any(match_product(n, pattern) for n in names):
+                o = resolved.origin(f"modules.{label}.keep.{i}")
+                log.warning(
+                    "%smodule '%s': keep pattern '%s' matches no product of this job%s",
+                    f"{o}: " if o else "",
+                    label,
+                    pattern,
+                    did_you_mean(pattern, names),
+                )
+        if not select_products(names, keep, drop):
+            msg = (
+                f"keeps no product: keep {keep} and drop {drop} select none of this job's products "
+                f"({', '.join(names[:8])}{', ...' if len(names) > 8 else ''}); the file would hold only event ids"
+            )
+            issues.append(resolved.issue(msg, f"modules.{label}.keep", label))
+    if issues:
+        raise ConfigError(issues)
 
 
 def _find_param_key(config: ModuleConfig, tag: InputTag, prefix: str) -> str:

@@ -36,6 +36,8 @@ class JobContext:
         summaries: figures modules recorded with ``Module.summary``.
         quiet: no progress bar and no printed reports.
         print_reports: print the TrigReport, TimeReport and summaries at the end (``--no-reports``: False).
+        no_clobber: refuse to replace an existing output file (``--no-clobber``).
+        overwritten: the output files that existed before the job (replaced when it succeeds).
         inputs: the input files the source read, in order (recorded in every output's provenance).
         skipped_inputs: input files skipped as unreadable, ``{"file": ..., "error": ...}`` each.
         history: provenance records of the jobs that wrote the input files, oldest first, each once.
@@ -77,6 +79,8 @@ class JobContext:
     input_counters: dict[str, str] = field(default_factory=dict)
     input_tree: str | None = None
     print_reports: bool = True
+    no_clobber: bool = False
+    overwritten: list[Path] = field(default_factory=list)
 
     def atomic_path(self, path: str | os.PathLike[str], *, owner: str | None = None) -> Path:
         """A temporary path beside ``path``, renamed to ``path`` when the job succeeds, deleted when it fails.

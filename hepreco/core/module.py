@@ -118,6 +118,21 @@ class Module:
         """The instance names this module puts: by default the class's ``produces``."""
         return tuple(self.produces)
 
+    def check(self) -> list[tuple[str, str]]:
+        """Problems the config's values cause that only the inputs reveal, found before the first event (``hepreco
+        validate`` too): ``(parameter, message)`` each, reported as config errors. Called after the source has
+        opened its files; the default finds none. Keep it cheap: no event is read."""
+        return []
+
+    def output_files(self) -> list[tuple[str, Path]]:
+        """The files this module will write, as ``(parameter, path)``: the framework checks them before the
+        first event (writable folder, not an input of the job, not written twice, ``--no-clobber``)."""
+        return []
+
+    def input_files(self) -> list[tuple[str, Path]]:
+        """The local files this module (a source) reads, as ``(parameter, path)``: no output may replace one."""
+        return []
+
     # --- lifecycle -----------------------------------------------------------------------------
     def begin_job(self) -> None:
         """Called once per process before the first batch."""

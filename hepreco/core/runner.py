@@ -71,8 +71,10 @@ def _services(plan: JobPlan, method: str) -> None:
 def execute(plan: JobPlan, *, report: str | Path | None = None) -> JobResult:
     """Run ``plan`` with the executor its config asks for (``executor:``, default inline) and return its
     result; outputs are committed only on success."""
+    from hepreco.core.outputs import check_outputs
     from hepreco.executors.base import skips_chunks
 
+    check_outputs(plan, report=report, no_clobber=plan.job.no_clobber)
     cfg = plan.executor
     if cfg.chunked or skips_chunks(plan.source):
         from hepreco.executors import make_executor
@@ -180,7 +182,10 @@ def print_reports(plan: JobPlan, result: JobResult, file: Any = None) -> None:
         rep.rows = {k: ExecutorCounts(**v) for k, v in ex.get("rows", {}).items()}
         print(rep.format(), file=out)
     if result.outputs:
-        print("Outputs: " + ", ".join(str(p) for p in result.outputs), file=out)
+        from hepreco.core.outputs import describe_output
+
+        shown = [describe_output(p, plan.job.overwritten) for p in result.outputs]
+        print("Outputs: " + ", ".join(shown), file=out)
 
 
 def prepare(

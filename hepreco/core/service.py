@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from hepreco.core.module import ModuleConfig
@@ -34,6 +35,10 @@ class Service:
     @property
     def name(self) -> str:
         return type(self).__name__
+
+    def output_files(self) -> list[tuple[str, Path]]:
+        """The files this service will write, as ``(parameter, path)`` (checked before the first event)."""
+        return []
 
     def begin_job(self) -> None:
         """Called before the modules' ``begin_job``."""

@@ -8,6 +8,7 @@ beyond keeping a few chunks in flight per worker and putting a failed one back i
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import sys
 import tempfile
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from hepreco.core.module import Chunk
 from hepreco.errors import ConfigError, ModuleError
-from hepreco.executors._journal import Journal
+from hepreco.executors._journal import Journal, plugin_code
 from hepreco.executors._merge import JobAccumulator, combine_summaries, load_merged_histograms, merge_outputs
 from hepreco.executors._progress import ChunkProgress
 from hepreco.executors._worker import ChunkError, ChunkResult, ChunkTask
@@ -267,6 +268,24 @@ def _run_pending(
     return backend.teardown(job.job_id)
 
 
+def remove_stale_workdirs(base: Path | None = None) -> list[Path]:
+    """Remove the per-chunk folders (``hepreco-PID-...``, ``hepreco-workers-PID-...``) that jobs whose client
+    was killed left in ``base`` (default: the temporary folder); returns what was removed."""
+    from hepreco.executors._worker import pid_alive
+
+    removed: list[Path] = []
+    folder = Path(base) if base is not None else Path(tempfile.gettempdir())
+    for path in folder.glob("hepreco-*"):
+        parts = path.name.split("-")
+        pid_text = parts[2] if len(parts) > 2 and parts[1] == "workers" else parts[1] if len(parts) > 1 else ""
+        if not path.is_dir() or not pid_text.isdigit() or pid_alive(int(pid_text)):
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+        log.warning("removed %s, left by a job whose client (pid %s) was killed", path, pid_text)
+        removed.append(path)
+    return removed
+
+
 def run_chunked(executor: Executor, backend: Backend, plan: JobPlan, *, report: str | Path | None = None) -> JobResult:
     """Run ``plan`` chunk by chunk on ``backend`` and merge the results on this process (the client)."""
     import json
@@ -299,14 +318,15 @@ def run_chunked(executor: Executor, backend: Backend, plan: JobPlan, *, report: 
         log.info("job '%s': %d chunks on %s", job.process, len(chunks), executor.label)
         if executor.journal is not None:
             t0 = time.perf_counter()
-            journal = Journal(executor.journal, job.config.data, chunks)
+            journal = Journal(executor.journal, job.config.data, chunks, code=plugin_code(plan))
             workdir = journal.parts_dir
             clock["journal"] += time.perf_counter() - t0
         else:
             if executor.workdir is not None:
                 executor.workdir.mkdir(parents=True, exist_ok=True)
+            remove_stale_workdirs(executor.workdir)
             own_workdir = workdir = Path(
-                tempfile.mkdtemp(prefix=f"hepreco-{job.job_id[:8]}-", dir=executor.workdir)
+                tempfile.mkdtemp(prefix=f"hepreco-{os.getpid()}-{job.job_id[:8]}-", dir=executor.workdir)
             ).resolve()
         workdir = workdir.resolve()
         progress = ChunkProgress(plan, sum(max(0, len(c)) for c in chunks), len(chunks))

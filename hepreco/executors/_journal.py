@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import shutil
 import time
@@ -34,9 +35,11 @@ from hepreco.executors._serialize import (
 )
 from hepreco.executors._worker import ChunkResult
 
-__all__ = ["Journal", "config_hash"]
+__all__ = ["Journal", "config_hash", "plugin_code"]
 
 VERSION = 1
+
+log = logging.getLogger("hepreco.executors")
 
 
 def job_identity(data: dict[str, Any]) -> dict[str, Any]:
@@ -71,6 +74,25 @@ def _differences(old: dict[str, Any], new: dict[str, Any], limit: int = 5) -> li
     return out[:limit] + ([f"... and {len(out) - limit} more"] if len(out) > limit else [])
 
 
+def plugin_code(plan: Any) -> dict[str, dict[str, str | None]]:
+    """``{plugin: {"version": ..., "sha256": ...}}`` for every plugin whose modules, source or services the
+    job uses; ``sha256`` is the hash of the file of a plugin loaded from a ``.py`` path (its version says
+    nothing about edits). A journal refuses to resume when these differ: old and new code would mix."""
+    used = {type(plan.source).type_name.partition(".")[0]}
+    used |= {type(m).type_name.partition(".")[0] for m in plan.modules.values()}
+    used |= {s.type_name.partition(".")[0] for s in plan.services}
+    out: dict[str, dict[str, str | None]] = {}
+    for name, info in sorted(plan.job.registry.plugins.items()):
+        if name not in used or not info.ok:
+            continue
+        entry: dict[str, str | None] = {"version": info.version}
+        origin = Path(info.origin)
+        if info.origin.endswith(".py") and origin.is_file():
+            entry["sha256"] = hashlib.sha256(origin.read_bytes()).hexdigest()
+        out[name] = entry
+    return out
+
+
 def _write_atomic(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(text)
@@ -80,8 +102,11 @@ def _write_atomic(path: Path, text: str) -> None:
 class Journal:
     """The journal folder of a job: refuses another job's folder, loads and records finished chunks."""
 
-    def __init__(self, root: Path, data: dict[str, Any], chunks: list[Chunk]) -> None:
+    def __init__(
+        self, root: Path, data: dict[str, Any], chunks: list[Chunk], code: dict[str, Any] | None = None
+    ) -> None:
         self.root = Path(root)
+        code = json.loads(json.dumps(code or {}))
         self.chunk_list = [[c.file, c.start, c.stop] for c in chunks]
         self.hash = config_hash(data)
         meta_path = self.root / "journal.json"
@@ -100,6 +125,24 @@ class Journal:
                     "to resume, or give another --journal folder (or delete this one) to start over"
                 )
                 raise ConfigError([ConfigIssue(msg, key="executor.journal")])
+            if "plugins" in meta and meta["plugins"] != code:
+                changes = []
+                for name in sorted(set(meta["plugins"]) | set(code)):
+                    old, new = meta["plugins"].get(name), code.get(name)
+                    if old != new:
+                        what = (
+                            "its file changed"
+                            if old and new and old.get("version") == new.get("version")
+                            else (
+                                f"version {(old or {}).get('version')} in the journal, {(new or {}).get('version')} now"
+                            )
+                        )
+                        changes.append(f"plugin '{name}': {what}")
+                msg = (
+                    f"journal '{self.root}' was written with other plugin code ({'; '.join(changes)}), so its chunks "
+                    "would mix old and new results; give another --journal folder (or delete this one) to start over"
+                )
+                raise ConfigError([ConfigIssue(msg, key="executor.journal")])
             if meta.get("chunks") != self.chunk_list:
                 msg = (
                     f"journal '{self.root}' holds a job of {len(meta.get('chunks', []))} chunks, this one has "
@@ -114,6 +157,7 @@ class Journal:
                 "config_hash": self.hash,
                 "config": identity,
                 "chunks": self.chunk_list,
+                "plugins": code,
                 "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             }
             _write_atomic(meta_path, json.dumps(meta, indent=1, default=json_default))
@@ -142,7 +186,17 @@ class Journal:
             except (OSError, ValueError, KeyError):
                 continue
             res = _result_from_json(doc, hists, self.root)
-            if res.index < len(self.chunk_list) and all(Path(p).exists() for _, _, p in res.parts):
+            sizes = doc.get("part_sizes") or {}
+            bad = [p for _, _, p in res.parts if not _intact(Path(p), sizes.get(_rel(p, self.root)))]
+            if bad:  # a part deleted or cut short since: run the chunk again rather than fail every merge
+                log.warning(
+                    "journal '%s': chunk %d's output %s is missing or truncated: running it again",
+                    self.root,
+                    res.index,
+                    bad[0],
+                )
+                continue
+            if res.index < len(self.chunk_list):
                 out[res.index] = res
         return out
 
@@ -151,7 +205,9 @@ class Journal:
         d = self._chunk_dir(res.index)
         d.mkdir(parents=True, exist_ok=True)
         _write_atomic(d / "hists.json", json.dumps(histograms_to_json(res.histograms)))
-        _write_atomic(d / "result.json", json.dumps(_result_to_json(res, self.root), default=json_default))
+        doc = _result_to_json(res, self.root)
+        doc["part_sizes"] = {_rel(p, self.root): Path(p).stat().st_size for _, _, p in res.parts if Path(p).is_file()}
+        _write_atomic(d / "result.json", json.dumps(doc, default=json_default))
 
     def forget(self, index: int) -> None:
         """Remove what a chunk left before it runs (again)."""
@@ -160,6 +216,15 @@ class Journal:
     def finish(self) -> None:
         self.meta["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
         _write_atomic(self.root / "journal.json", json.dumps(self.meta, indent=1, default=json_default))
+
+
+def _intact(path: Path, size: int | None) -> bool:
+    """Whether a recorded part is still there with the size it had when its chunk finished."""
+    if not path.exists():
+        return False
+    if size is None or path.is_dir():
+        return True
+    return path.stat().st_size == int(size)
 
 
 def _rel(path: str, root: Path) -> str:

@@ -294,9 +294,10 @@ def teardown(job_id: str) -> dict[str, Any] | None:
 _TEARDOWN_DIR: str | None = None
 
 
-def init_process(teardown_dir: str) -> None:
-    """Initializer of a pool worker: ignore Ctrl-C (the client stops the pool) and end the job's modules
-    when the process exits, writing the summaries to ``teardown_dir/PID.json``."""
+def init_process(teardown_dir: str, client_pid: int | None = None) -> None:
+    """Initializer of a pool worker: ignore Ctrl-C (the client stops the pool), end the job's modules when
+    the process exits, writing the summaries to ``teardown_dir/PID.json``, and watch the client: a worker
+    whose client is gone (killed, even with SIGKILL) exits at once instead of living on."""
     import multiprocessing.util
     import signal
 
@@ -304,6 +305,36 @@ def init_process(teardown_dir: str) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _TEARDOWN_DIR = teardown_dir
     multiprocessing.util.Finalize(None, _exit_teardown, exitpriority=10)
+    if client_pid is not None:
+        watch_parent(client_pid)
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` exists (and is not a zombie)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rsplit(b")", 1)[-1].split()[0] != b"Z"
+    except OSError:
+        return True
+
+
+def watch_parent(pid: int, interval: float = 0.5) -> None:
+    """Exit this process (without cleanup: the client that would use it is gone) once ``pid`` is gone."""
+    import threading
+    import time
+
+    def watch() -> None:
+        while pid_alive(pid):
+            time.sleep(interval)
+        os._exit(3)
+
+    threading.Thread(target=watch, name="hepreco-watch-client", daemon=True).start()
 
 
 def _exit_teardown() -> None:

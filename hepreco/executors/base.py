@@ -50,11 +50,11 @@ def plan_chunks(source: Source, *, chunk_size: int | None = None, limit: int | N
 
 
 def skips_chunks(source: Source) -> bool:
-    """Whether ``skip_bad_files`` means skipping failed chunks: set on a source that does not handle bad
-    input files itself (a generator). Such a job runs chunk by chunk even inline, so a chunk can be skipped."""
-    from hepreco.io._source import FileSource
-
-    return bool(getattr(source.config, "skip_bad_files", False)) and not isinstance(source, FileSource)
+    """Whether ``skip_bad_files`` is set: then a chunk that fails (generated events that cannot be made, a
+    file that turns out corrupt after its first batch) is skipped whole, so such a job runs chunk by chunk
+    even inline and skips the same chunks on every executor. (Files that cannot be opened at all are
+    skipped by the file sources before the first event.)"""
+    return bool(getattr(source.config, "skip_bad_files", False))
 
 
 @dataclass

@@ -4,12 +4,13 @@
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import json
 import multiprocessing as mp
 import os
 import shutil
 import tempfile
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,10 +64,28 @@ def start_forkserver(workers: int | None = None, *, preload: tuple[str, ...] = (
     mp.get_context("forkserver").set_forkserver_preload([*preload, *_PRELOAD])
     saved = _cap_worker_threads(max(1, (os.cpu_count() or 1) // (workers or os.cpu_count() or 1)))
     try:
-        forkserver.ensure_running()
+        with sigint_ignored():  # Ctrl-C reaches the whole process group: the forkserver must not print a traceback
+            forkserver.ensure_running()
     finally:
         _restore(saved)
     return True
+
+
+@contextlib.contextmanager
+def sigint_ignored() -> Iterator[None]:
+    """Ignore SIGINT while helper processes start, so that they inherit the ignored disposition (a Python
+    started with SIGINT ignored never raises KeyboardInterrupt): Ctrl-C stops the job through the client."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
 
 
 class _Pool(Backend):
@@ -81,8 +100,16 @@ class _Pool(Backend):
         self._saved_env: dict[str, str | None] | None = None
 
     def start(self) -> None:
-        self._teardown_dir = tempfile.mkdtemp(prefix="hepreco-workers-")
+        self._teardown_dir = tempfile.mkdtemp(prefix=f"hepreco-workers-{os.getpid()}-")
         self._saved_env = _cap_worker_threads(max(1, (os.cpu_count() or 1) // self.workers))
+        with sigint_ignored():  # helpers started now ignore Ctrl-C: the client alone ends the job
+            if self.start_method == "forkserver":
+                from multiprocessing import forkserver
+
+                forkserver.ensure_running()
+            from multiprocessing import resource_tracker
+
+            resource_tracker.ensure_running()
         self._new_pool()
 
     def _new_pool(self) -> None:
@@ -90,7 +117,7 @@ class _Pool(Backend):
         if self.start_method == "forkserver":
             ctx.set_forkserver_preload(_PRELOAD)
         self._pool = cf.ProcessPoolExecutor(
-            self.workers, mp_context=ctx, initializer=init_process, initargs=(self._teardown_dir,)
+            self.workers, mp_context=ctx, initializer=init_process, initargs=(self._teardown_dir, os.getpid())
         )
         self._gen += 1
 

@@ -74,6 +74,9 @@ class OutFile:
 
 
 class _FileOutputConfig(Output.Config):
+    overwrite: bool = True
+    """Replace an existing file (art's and ROOT's habit; the end-of-job output list says so). False: refuse
+    before the first event, as ``--no-clobber`` does for every output."""
     file: str
     """The file to write (relative to the working directory). With ``max_events_per_file``, a name
     pattern: ``{index}`` is replaced by the file number (``out_{index:03d}.root``); without one,
@@ -136,6 +139,10 @@ class FileOutput(Output):
         src = self.job.config.data.get("source") if self.job is not None else None
         label = src.get("label", "source") if isinstance(src, dict) else "source"
         return str(label)
+
+    def output_files(self) -> list[tuple[str, Path]]:
+        """The first file this output writes (with ``max_events_per_file``, the later ones sit beside it)."""
+        return [("file", self.file_name(0))]
 
     def file_name(self, index: int) -> Path:
         pattern = self.config.file

@@ -90,6 +90,7 @@ class FileSource(Source):
         self._by_path: dict[str, FileInfo] = {}
         self._skipped: list[dict[str, str]] = []
         self._read_files: list[str] = []
+        self._complete: dict[str, int] = {}  # chunks of each file read to their end
 
     # --- the file list -----------------------------------------------------------------------------
     def _base_dirs(self) -> list[Path]:
@@ -131,6 +132,30 @@ class FileSource(Source):
             out.append((found, None))
         return out
 
+    def check(self) -> list[tuple[str, str]]:
+        """``first`` past the end of the input: an empty job would be a surprise, so say so."""
+        first = int(self.config.first)
+        if first == 0 or self._infos is None:
+            return []
+        total = sum(i.entries for i in self._infos)
+        if first >= total:
+            files = len(self._infos)
+            return [
+                (
+                    "first",
+                    f"first = {first} skips every event: the input holds {total} entries ({files} file{'s' if files != 1 else ''})",
+                )
+            ]
+        return []
+
+    def input_files(self) -> list[tuple[str, Path]]:
+        """The local input files (globs expanded), as ``("files", path)``."""
+        out: list[tuple[str, Path]] = []
+        for path, problem in self.expand_files():
+            if problem is None and ("://" not in path or path.startswith("file://")):
+                out.append(("files", Path(path.removeprefix("file://"))))
+        return out
+
     # --- opening and checking the files --------------------------------------------------------
     def _inspect(self, index: int, path: str, reference: FileInfo | None) -> FileInfo:
         """Open ``path``, check it has what the job reads (compared with ``reference``, the first good
@@ -157,13 +182,19 @@ class FileSource(Source):
                 info = self._inspect(index, path, infos[0] if infos else None)
             except (OSError, KeyError, ValueError, TypeError) as err:
                 text = _message(err)
-                if not self.config.skip_bad_files:
-                    raise
-                self._skip(path, text)
                 errors.append(text)
+                if self.config.skip_bad_files:
+                    self._skip(path, text)
                 continue
             infos.append(info)
             log.info("%s: opened %s (%d entries)", self.label, path, info.entries)
+        if errors and not self.config.skip_bad_files:
+            if len(errors) == 1:
+                raise OSError(errors[0])
+            msg = f"{len(errors)} of the {self.file_kind} input files cannot be used:\n" + "\n".join(
+                f"      {e}" for e in errors
+            )
+            raise OSError(msg)
         if not infos:
             msg = f"no {self.file_kind} file could be read" + (
                 ":\n" + "\n".join(f"      {e}" for e in errors) if errors else ""
@@ -215,7 +246,21 @@ class FileSource(Source):
             if self.config.skip_bad_files and not yielded:
                 self._skip(info.path, _message(err))
                 return
+            if yielded and not self._complete.get(info.path):
+                # the chunk fails half-way and is skipped whole: its file does not count as read
+                self._unrecord_read(info)
             raise
+        self._complete[info.path] = self._complete.get(info.path, 0) + 1
+
+    def _unrecord_read(self, info: FileInfo) -> None:
+        if info.path in self._read_files:
+            self._read_files.remove(info.path)
+        if self.job is not None:
+            name = info.path
+            if "://" not in name or name.startswith("file://"):
+                name = os.path.normpath(os.path.abspath(name.removeprefix("file://")))
+            if name in self.job.inputs:
+                self.job.inputs.remove(name)
 
     def _record_read(self, info: FileInfo) -> None:
         if info.path not in self._read_files:

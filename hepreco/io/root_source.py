@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import fnmatch
+import re
 from collections.abc import Iterator
 from typing import Any
 
 import awkward as ak
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from hepreco.core.module import SourceBatch
 from hepreco.errors import did_you_mean
@@ -16,6 +17,8 @@ from hepreco.io._layout import ProductLayout, assemble
 from hepreco.io._rootfile import NotInFile, find_tree, open_root
 from hepreco.io._source import FileInfo, FileSource, sanitize
 from hepreco.io.provenance import PROVENANCE_KEY, parse_document
+
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d*)?)\s*(B|[kKMGT]i?B)?\s*$")
 
 __all__ = ["GroupSpec", "RootSource"]
 
@@ -105,8 +108,24 @@ class RootSource(FileSource):
         auto_group: bool = False
         """Group every set of jagged branches sharing a counter (NanoAOD's ``nMuon`` + ``Muon_*``) into a record
         product named after their common prefix (``Muon``)."""
-        step_size: str | None = None
-        """Batch by memory instead of entries, e.g. ``"100 MB"`` (uproot's step_size); overrides ``batch_size``."""
+        step_size: int | str | None = None
+        """Batch by memory instead of entries, e.g. ``"100 MB"`` (uproot's step_size; a bare number is entries);
+        overrides ``batch_size``."""
+
+        @field_validator("step_size")
+        @classmethod
+        def _check_step(cls, value: int | str | None) -> int | str | None:
+            if value is None:
+                return None
+            if isinstance(value, int):
+                if value <= 0:
+                    raise ValueError(f"step_size {value}: give a positive number of entries or a size like '100 MB'")
+                return value
+            m = _SIZE.match(value)
+            if m is None or float(m.group(1)) <= 0:
+                msg = f"step_size {value!r}: give a size like '100 MB' (B, kB, MB, GB, KiB, MiB, GiB) or a number of entries"
+                raise ValueError(msg)
+            return value if m.group(2) else int(float(m.group(1)))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -196,10 +215,11 @@ class RootSource(FileSource):
     def _selected(self, names: list[str], where: str, exclude: set[str]) -> list[str]:
         """``names`` that ``branches`` selects, less those ``exclude`` (the config's and the argument) and aliases name."""
         cfg = self.config
-        for p in cfg.branches:
-            if not _is_glob(p) and p not in names:
-                msg = f"{where}: no branch '{p}'{did_you_mean(p, names)}"
-                raise NotInFile(msg)
+        missing = [f"'{p}'{did_you_mean(p, names)}" for p in cfg.branches if not _is_glob(p) and p not in names]
+        if missing:
+            what = "branch" if len(missing) == 1 else f"{len(missing)} branches:"
+            msg = f"{where}: no {what} {'; '.join(missing)}"
+            raise NotInFile(msg)
         aliased = set(cfg.aliases.values())
         return [
             n

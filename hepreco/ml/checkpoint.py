@@ -234,6 +234,11 @@ def load_torch_weights(model: Any, path: Path, *, what: str) -> None:
     except (SafetensorError, OSError, ValueError) as err:
         msg = f"{path}: not a readable safetensors file (corrupt or truncated?): {err}"
         raise CheckpointError(msg, path=path) from err
+    bad = [name for name, t in tensors.items() if t.is_floating_point() and not bool(t.isfinite().all())]
+    if bad:
+        shown = ", ".join(f"'{n}'" for n in bad[:6]) + (f" and {len(bad) - 6} more" if len(bad) > 6 else "")
+        msg = f"{path}: tensor {shown} holds NaN or infinite values: refused (a diverged training?)"
+        raise CheckpointError(msg, path=path)
     expected = model.state_dict()
     problems = []
     for name, tensor in expected.items():
@@ -280,6 +285,13 @@ def _read_metadata(folder: Path) -> dict[str, Any]:
     w = meta["weights"]
     if not isinstance(w, dict) or not {"file", "sha256"} <= set(w):
         raise CheckpointError(f"{meta_path}: 'weights' must name the file and its sha256", path=meta_path)
+    name = w["file"]
+    if not isinstance(name, str) or not name or Path(name).name != name or name in (".", ".."):
+        msg = (
+            f"{meta_path}: the weights file {name!r} is not a file name inside the checkpoint folder "
+            "(no folders, no '..'): refused, nothing read"
+        )
+        raise CheckpointError(msg, path=meta_path)
     return meta
 
 

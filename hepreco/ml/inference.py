@@ -45,6 +45,7 @@ __all__ = [
     "RunResult",
     "TorchInference",
     "cached_model",
+    "check_weights",
     "clear_model_cache",
     "model_cache_info",
     "model_provenance",
@@ -308,6 +309,14 @@ class TorchInference:
     oom_splits: int = 0
     max_batch: int | None = None
 
+    def check(self) -> list[tuple[str, str]]:
+        """The ``weights`` checkpoint (when the module's config has one) is found and its metadata is this
+        model's: checked before the first event, by ``hepreco validate`` as well."""
+        ref = getattr(getattr(self, "config", None), "weights", None)
+        if not isinstance(ref, str) or not ref:
+            return []
+        return check_weights(self, ref, model=self.model_name)
+
     def load_model(
         self,
         ref: str,
@@ -394,6 +403,26 @@ class TorchInference:
             if callable(summary) and getattr(self, "job", None) is not None:
                 summary(model_oom_splits=self.oom_splits, model_batch_size=self.max_batch)
         return result.output
+
+
+def check_weights(module: Any, ref: str, *, model: str | None = None, param: str = "weights") -> list[tuple[str, str]]:
+    """``[(param, message)]`` when checkpoint ``ref`` cannot be found, read or is another model's, else ``[]``:
+    a module's :meth:`hepreco.Module.check` for its weights (metadata only; the weights load in ``begin_job``)."""
+    from hepreco.ml.checkpoint import CheckpointError, ModelLookupError, load_checkpoint
+
+    job = getattr(module, "job", None)
+    label = getattr(module, "label", None)
+    try:
+        load_checkpoint(
+            ref,
+            model=model,
+            registry=getattr(job, "registry", None),
+            verify=False,
+            expected_by=f"module '{label}'" if label else "",
+        )
+    except (CheckpointError, ModelLookupError, OSError) as err:
+        return [(param, str(err))]
+    return []
 
 
 def _device_service(obj: Any) -> Any:

@@ -12,7 +12,10 @@ from hepreco.core.events import Events
 from hepreco.core.inputtag import InputTag
 from hepreco.core.module import Analyzer
 
-__all__ = ["AxisSpec", "HistFill"]
+__all__ = ["MAX_HIST_BYTES", "AxisSpec", "HistFill"]
+
+#: the most memory one HistFill histogram may take (its bins times 8 or 16 bytes)
+MAX_HIST_BYTES = 2 * 2**30
 
 
 class AxisSpec(BaseModel):
@@ -43,6 +46,16 @@ class AxisSpec(BaseModel):
 
     @model_validator(mode="after")
     def _check(self) -> AxisSpec:
+        for what, value in (("start", self.start), ("stop", self.stop)):
+            if value is not None and not np.isfinite(value):
+                msg = f"{what} is {value}: axis edges are finite numbers"
+                raise ValueError(msg)
+        if self.edges is not None and not np.isfinite(np.asarray(self.edges, dtype=float)).all():
+            msg = "edges must be finite numbers (no NaN or inf)"
+            raise ValueError(msg)
+        if self.edges is not None and np.any(np.diff(np.asarray(self.edges, dtype=float)) <= 0):
+            msg = "edges must increase"
+            raise ValueError(msg)
         if self.type == "regular" and (self.bins is None or self.start is None or self.stop is None):
             msg = "a regular axis needs bins, start and stop"
             raise ValueError(msg)
@@ -56,6 +69,17 @@ class AxisSpec(BaseModel):
             msg = f"stop ({self.stop}) must be above start ({self.start})"
             raise ValueError(msg)
         return self
+
+    def n_bins(self) -> int:
+        """Bins of this axis, flow bins included."""
+        flow = 2 if self.overflow and self.type != "boolean" else 0
+        if self.type == "regular":
+            return int(self.bins or 0) + flow
+        if self.type == "variable":
+            return len(self.edges or ()) - 1 + flow
+        if self.type == "integer":
+            return int(self.stop or 0) - int(self.start or 0) + flow
+        return 2
 
     def make(self):
         import hist
@@ -111,6 +135,21 @@ class HistFill(Analyzer):
         ``weight`` when ``weight`` is set (bin errors sqrt(sum w^2)), else ``double`` (errors sqrt(N))."""
         flatten: bool = True
         """Flatten jagged products into entries; when false every product must be one number per event."""
+
+        @model_validator(mode="after")
+        def _size(self) -> HistFill.Config:
+            bins = 1
+            for a in self.axes:
+                bins *= max(a.n_bins(), 1)
+            per_bin = 16 if (self.storage == "weight" or (self.storage is None and self.weight is not None)) else 8
+            need = bins * per_bin
+            if need > MAX_HIST_BYTES:
+                msg = (
+                    f"{bins:.3g} bins would take {need / 2**30:.3g} GiB of memory (per process, and again in the "
+                    f"file); the limit is {MAX_HIST_BYTES / 2**30:.3g} GiB: use fewer bins"
+                )
+                raise ValueError(msg)
+            return self
 
         @model_validator(mode="after")
         def _weighted_storage(self) -> HistFill.Config:

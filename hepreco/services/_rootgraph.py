@@ -16,7 +16,7 @@ def _asymm_class() -> type:
     import uproot.models.TGraph as models
 
     # the class name is what uproot writes as the ROOT class name: keep it
-    class Model_TGraphAsymmErrors_v3(models.Model_TGraphAsymmErrors_v3):  # noqa: N801
+    class Model_TGraphAsymmErrors_v3(models.Model_TGraphAsymmErrors_v3):
         def _serialize(self, out: list[bytes], header: bool, name: str, tobject_flags: Any) -> None:
             where = len(out)
             for base in self._bases:

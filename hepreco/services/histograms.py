@@ -119,6 +119,8 @@ class Histograms(Service):
     class Config(ModuleConfig):
         file: str | None = None
         """ROOT file to write the histograms to (relative to the working directory)."""
+        overwrite: bool = True
+        """Replace an existing file (the end-of-job output list says so); False: refuse before the first event."""
 
     def __init__(self, config: ModuleConfig, *, job: Any) -> None:
         super().__init__(config, job=job)
@@ -164,6 +166,9 @@ class Histograms(Service):
 
     def get(self, label: str, name: str) -> Any:
         return self.histograms[label][name]
+
+    def output_files(self) -> list[tuple[str, Path]]:
+        return [("file", Path(self.config.file))] if self.config.file else []
 
     def end_job(self) -> None:
         if self.config.file and (self.histograms or self.results):

@@ -36,6 +36,12 @@ class GBDTHitClassifier(hepreco.Producer):
 
     produces = ("score", "selected")
 
+    def check(self) -> list[tuple[str, str]]:
+        """The checkpoint is found and is a comet-gbdt one (``hepreco validate`` says so before any event)."""
+        from hepreco.ml import check_weights
+
+        return check_weights(self, self.config.weights, model="comet-gbdt")
+
     def begin_job(self) -> None:
         from hepreco.ml import load_checkpoint
         from hepreco_comet.gbdt import FEATURES
