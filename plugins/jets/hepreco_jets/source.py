@@ -54,7 +54,8 @@ class PythiaSource(hepreco.GeneratorSource):
         """Hadronisation (off: the final state is partons)."""
         pythia: list[str] = Field(default_factory=list)
         """More Pythia settings (``readString`` lines), applied last."""
-        batch_size: int = Field(500, gt=0)  # Pythia makes ~100 events/s: batches of a few seconds
+        batch_size: int = Field(500, gt=0)
+        """Events per batch: every module is called once per batch (Pythia makes ~50-100 events/s per core)."""
 
     produces = ("particles", "truth", "partons")
 
