@@ -4,12 +4,15 @@ PNG (>= 150 dpi) and a PDF."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import uproot
 
 import hepreco
-from conftest import TOY_PLUGIN
+
+TOY_PLUGIN = Path(__file__).resolve().parents[2] / "examples" / "ml" / "toy_plugin.py"
 
 
 def job(tmp_path, **metrics):

@@ -1206,6 +1206,7 @@ class HelixFit(hepreco.Producer):
         self.counts = self.book(
             "counts",
             hist.Hist(hist.axis.StrCategory(list(_COUNTS), name="count"), storage=hist.storage.Double()),
+            internal=True,  # a counter: the summary's figures come from it
         )
 
     def produce(self, events: hepreco.Events) -> None:

@@ -18,7 +18,10 @@ from hepreco_comet.metrics import ThresholdScan
 
 __all__ = ["HitClassificationMetrics"]
 
-_SCAN_ROWS = ["acceptance", "rejection", "acceptance_whole", "rejection_whole"]
+_SCAN_ROWS = ["acceptance", "rejection", "acceptance_whole", "rejection_whole",
+              "acceptance_sq", "rejection_sq", "acceptance_whole_sq", "rejection_whole_sq"]  # fmt: skip
+_SUMS = ("sum_acc", "sum_rej", "sum_acc_whole", "sum_rej_whole", "sum_acc2", "sum_rej2", "sum_acc2_whole",
+         "sum_rej2_whole")  # fmt: skip
 _COUNT_ROWS = ["events_pos", "events_neg", "events_pos_whole", "events_neg_whole", "cut_fraction_sum"]
 
 
@@ -123,8 +126,8 @@ class HitClassificationMetrics(hepreco.Analyzer):
         scan = ThresholdScan(self._t)
         scan.fill(offsets, s, pos, negative=neg, kept=kept)
         view = self.h_scan.view()
-        for j, arr in enumerate((scan.sum_acc, scan.sum_rej, scan.sum_acc_whole, scan.sum_rej_whole)):
-            view[:, j] += arr
+        for j, name in enumerate(_SUMS):
+            view[:, j] += getattr(scan, name)
         cv = self.h_count.view()
         cv[:] += [*scan.n_events_pos[[0]], *scan.n_events_neg[[0]], *scan.n_events_pos[[1]],
                   *scan.n_events_neg[[1]], scan.cut_fraction_sum]  # fmt: skip
@@ -136,7 +139,8 @@ class HitClassificationMetrics(hepreco.Analyzer):
         """The accumulated threshold scan (cut values on the score's own scale, ascending)."""
         out = ThresholdScan(self._t)
         v = self.h_scan.view()
-        out.sum_acc, out.sum_rej, out.sum_acc_whole, out.sum_rej_whole = (v[:, j].copy() for j in range(4))
+        for j, name in enumerate(_SUMS):
+            setattr(out, name, v[:, j].copy())
         cv = self.h_count.view()
         out.n_events_pos = np.array([cv[0], cv[2]], dtype=np.int64)
         out.n_events_neg = np.array([cv[1], cv[3]], dtype=np.int64)
@@ -214,7 +218,8 @@ class HitClassificationMetrics(hepreco.Analyzer):
     def put_results(self, figures: dict[str, Any]) -> None:
         """What a user plots, into the histogram file's ``results/<label>/``: the ROC curves (event means
         after the energy cut and against the whole data, and per hit), acceptance and rejection vs the
-        cut (event means; and per hit with Wilson binomial errors), the working point."""
+        cut (event means with the standard error of the mean; per hit with Wilson binomial errors), the
+        working point."""
         from hepreco import Graph, efficiency_graph
 
         c = self.config
@@ -232,13 +237,17 @@ class HitClassificationMetrics(hepreco.Analyzer):
         self.put_result("roc_whole", Graph(acc_w[ok], rej_w[ok], title=f"{name}: ROC against the whole data",
                                            xlabel=xa, ylabel=ya))  # fmt: skip
         cut_label = f"cut on {c.score} (select {'below' if c.invert else 'above'})"
-        for key, values, what in (
-            ("acceptance_vs_cut", acc, f"{pos} acceptance (per-event mean)"),
-            ("rejection_vs_cut", rej, f"{neg} rejection (per-event mean)"),
-            ("rejection_whole_vs_cut", rej_w, f"{neg} rejection against the whole data (per-event mean)"),
-        ):
-            ok = np.isfinite(values)
-            self.put_result(key, Graph(cuts[ok], values[ok], title=f"{name}: {what}", xlabel=cut_label, ylabel=what))
+        for key, values, err, what in (
+            ("acceptance_vs_cut", acc, scan.acceptance_error()[order], f"{pos} acceptance (per-event mean)"),
+            ("rejection_vs_cut", rej, scan.rejection_error()[order], f"{neg} rejection (per-event mean)"),
+            ("rejection_whole_vs_cut", rej_w, scan.rejection_error(whole=True)[order],
+             f"{neg} rejection against the whole data (per-event mean)"),
+        ):  # fmt: skip
+            ok = np.isfinite(values) & np.isfinite(err)
+            # the standard error of the mean of the per-event rates, kept inside [0, 1]
+            self.put_result(key, Graph(cuts[ok], values[ok], yerr_low=np.minimum(err[ok], values[ok]),
+                                       yerr_high=np.minimum(err[ok], 1.0 - values[ok]),
+                                       title=f"{name}: {what}", xlabel=cut_label, ylabel=what))  # fmt: skip
         if self.h_pos.sum(flow=True) > 0 and self.h_neg.sum(flow=True) > 0:
             roc = self.roc_per_hit()
             keep = np.unique(np.linspace(0, len(roc.threshold) - 1, min(len(roc.threshold), 1001)).round().astype(int))

@@ -147,6 +147,11 @@ class ThresholdScan:
     sum_rej: np.ndarray = field(init=False)
     sum_acc_whole: np.ndarray = field(init=False)
     sum_rej_whole: np.ndarray = field(init=False)
+    #: sums of the squared per-event rates (after the cut, against the whole data): the errors of the means
+    sum_acc2: np.ndarray = field(init=False)
+    sum_rej2: np.ndarray = field(init=False)
+    sum_acc2_whole: np.ndarray = field(init=False)
+    sum_rej2_whole: np.ndarray = field(init=False)
     n_events_pos: np.ndarray = field(init=False)  # [after cut, whole]
     n_events_neg: np.ndarray = field(init=False)
     cut_fraction_sum: float = field(init=False, default=0.0)
@@ -159,6 +164,8 @@ class ThresholdScan:
         n = self.thresholds.size
         self.sum_acc, self.sum_rej = np.zeros(n), np.zeros(n)
         self.sum_acc_whole, self.sum_rej_whole = np.zeros(n), np.zeros(n)
+        self.sum_acc2, self.sum_rej2 = np.zeros(n), np.zeros(n)
+        self.sum_acc2_whole, self.sum_rej2_whole = np.zeros(n), np.zeros(n)
         self.n_events_pos = np.zeros(2, dtype=np.int64)
         self.n_events_neg = np.zeros(2, dtype=np.int64)
 
@@ -177,14 +184,20 @@ class ThresholdScan:
         for col in range(2):
             has_pos = n_pos[:, col] > 0
             has_neg = n_neg[:, col] > 0
-            acc = (tp[has_pos] / n_pos[has_pos, col, None]).sum(axis=0)
-            rej = (1.0 - fp[has_neg] / n_neg[has_neg, col, None]).sum(axis=0)
+            acc_ev = tp[has_pos] / n_pos[has_pos, col, None]
+            rej_ev = 1.0 - fp[has_neg] / n_neg[has_neg, col, None]
+            acc, rej = acc_ev.sum(axis=0), rej_ev.sum(axis=0)
+            acc2, rej2 = (acc_ev * acc_ev).sum(axis=0), (rej_ev * rej_ev).sum(axis=0)
             if col == 0:
                 self.sum_acc += acc
                 self.sum_rej += rej
+                self.sum_acc2 += acc2
+                self.sum_rej2 += rej2
             else:
                 self.sum_acc_whole += acc
                 self.sum_rej_whole += rej
+                self.sum_acc2_whole += acc2
+                self.sum_rej2_whole += rej2
             self.n_events_pos[col] += int(has_pos.sum())
             self.n_events_neg[col] += int(has_neg.sum())
         has_neg = n_neg[:, 1] > 0
@@ -195,7 +208,8 @@ class ThresholdScan:
             msg = "cannot merge threshold scans with different grids"
             raise ValueError(msg)
         out = ThresholdScan(self.thresholds)
-        for name in ("sum_acc", "sum_rej", "sum_acc_whole", "sum_rej_whole", "n_events_pos", "n_events_neg"):
+        for name in ("sum_acc", "sum_rej", "sum_acc_whole", "sum_rej_whole", "sum_acc2", "sum_rej2",
+                     "sum_acc2_whole", "sum_rej2_whole", "n_events_pos", "n_events_neg"):  # fmt: skip
             setattr(out, name, getattr(self, name) + getattr(other, name))
         out.cut_fraction_sum = self.cut_fraction_sum + other.cut_fraction_sum
         return out
@@ -210,6 +224,25 @@ class ThresholdScan:
     def rejection(self, *, whole: bool = False) -> np.ndarray:
         """Event-averaged rejection per threshold (after the cut, or against the whole data)."""
         return self._mean(self.sum_rej_whole if whole else self.sum_rej, int(self.n_events_neg[int(whole)]))
+
+    def _error(self, s: np.ndarray, s2: np.ndarray, n: int) -> np.ndarray:
+        if n < 2:
+            return np.full_like(s, np.nan)
+        mean = s / n
+        var = np.maximum(s2 / n - mean * mean, 0.0) * n / (n - 1)
+        return np.sqrt(var / n)
+
+    def acceptance_error(self, *, whole: bool = False) -> np.ndarray:
+        """The standard error of :meth:`acceptance` (the spread of the per-event rates over sqrt(events))."""
+        if whole:
+            return self._error(self.sum_acc_whole, self.sum_acc2_whole, int(self.n_events_pos[1]))
+        return self._error(self.sum_acc, self.sum_acc2, int(self.n_events_pos[0]))
+
+    def rejection_error(self, *, whole: bool = False) -> np.ndarray:
+        """The standard error of :meth:`rejection`."""
+        if whole:
+            return self._error(self.sum_rej_whole, self.sum_rej2_whole, int(self.n_events_neg[1]))
+        return self._error(self.sum_rej, self.sum_rej2, int(self.n_events_neg[0]))
 
     def cut_fraction(self) -> float:
         """Event-averaged fraction of negatives removed by the preprocessing cut (the talk's 0.27)."""

@@ -44,6 +44,7 @@ class CDCSimSource(hepreco.GeneratorSource):
         self.counts = self.book(
             "signal_attempts",
             hist.Hist(hist.axis.StrCategory(["events", "attempts"], name="count"), storage=hist.storage.Double()),
+            internal=True,  # a counter: the summary's figures come from it
         )
 
     def generate(self, ids: hepreco.EventIDs) -> dict[str, Any]:

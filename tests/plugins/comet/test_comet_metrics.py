@@ -113,6 +113,26 @@ def test_scan_working_point_is_the_tightest_cut_meeting_the_target():
     assert np.isnan(empty.working_point(0.5).threshold) and empty.working_point(0.5).index == -1
 
 
+def test_0010_scan_errors_are_the_standard_errors_of_the_event_means():
+    rng = np.random.default_rng(5)
+    counts = rng.integers(0, 30, size=40)
+    offsets = np.r_[0, np.cumsum(counts)].astype(np.int64)
+    n = int(offsets[-1])
+    sig = rng.uniform(size=n) < 0.4
+    score = np.clip(rng.normal(np.where(sig, 0.7, 0.3), 0.2), 0, 1)
+    grid = np.linspace(0, 1, 11)
+    scan = ThresholdScan(grid)
+    half = 20
+    for lo, hi in ((0, half), (half, 40)):  # filled in two batches: the sums merge
+        o = offsets[lo : hi + 1]
+        scan.fill(o - o[0], score[o[0] : o[-1]], sig[o[0] : o[-1]])
+    for k in (2, 5, 8):
+        r = event_rates(offsets, score, sig, grid[k])
+        for key, err in (("acceptance_after_cut", scan.acceptance_error()), ("rejection_after_cut", scan.rejection_error())):
+            v = r[key][~np.isnan(r[key])]
+            assert err[k] == pytest.approx(v.std(ddof=1) / np.sqrt(v.size))
+
+
 def test_scan_rejects_a_bad_grid():
     with pytest.raises(ValueError, match="strictly increasing"):
         ThresholdScan(np.array([0.0, 0.5, 0.5]))

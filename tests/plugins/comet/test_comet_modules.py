@@ -157,6 +157,14 @@ def test_metrics_of_a_perfect_turn1_classifier():
     f = e["background_fraction_removed_by_energy_cut"]
     assert 0.15 < f < 0.4
     assert set(r.histograms["e"]) == {"scan", "counts", "score_positive", "score_negative"}
+    # issue 10 point 5: the curves as results; a perfect classifier selects every turn-1 hit and no later one
+    res = r.results["m"]
+    assert {"roc", "roc_per_hit", "acceptance_vs_cut", "hit_acceptance_vs_cut", "working_point"} <= set(res)
+    at = list(res["hit_acceptance_vs_cut"].x).index(1.5)  # select turn <= 1.5
+    assert res["hit_acceptance_vs_cut"].y[at] == 1.0 and res["hit_efficiency_vs_cut"].y[at] == 0.0
+    assert res["hit_acceptance_vs_cut"].yerr_low[at] > 0  # a binomial interval, not zero
+    g = r.results["e"]["acceptance_vs_cut"]
+    assert np.all(np.diff(g.y) >= -1e-12) and g.has_errors  # edep <= cut keeps more as the cut rises
 
 
 def test_geometry_service_reaches_the_source():
