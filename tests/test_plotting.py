@@ -34,7 +34,9 @@ def test_0010_hepreco_plot_draws_every_histogram_and_graph(hfile, tmp_path, caps
     out = tmp_path / "plots"
     assert main(["plot", str(hfile), "-d", str(out), "--label", "COMET Simulation"]) == 0
     names = sorted(p.name for p in out.iterdir())
-    assert names == sorted(f"{stem}.{ext}" for stem in ("ana_mass", "ana_xy", "results_ana_eff") for ext in ("png", "pdf"))
+    assert names == sorted(
+        f"{stem}.{ext}" for stem in ("ana_mass", "ana_xy", "results_ana_eff") for ext in ("png", "pdf")
+    )
     from PIL import Image
 
     for png in out.glob("*.png"):

@@ -51,9 +51,7 @@ def plot_history(
         if best_epoch is not None:
             ax.axvline(best_epoch, color="grey", lw=1, ls=":", label=f"best epoch ({best_epoch})")
         aucs = [
-            (e, float(h["val_auc"]))
-            for e, h in zip(epochs, history, strict=True)
-            if h.get("val_auc") not in (None, "")
+            (e, float(h["val_auc"])) for e, h in zip(epochs, history, strict=True) if h.get("val_auc") not in (None, "")
         ]
         handles, labels = ax.get_legend_handles_labels()
         if aucs:

@@ -50,7 +50,7 @@ def test_0010_binary_metrics_results_in_the_histogram_file(tmp_path, registry):
         assert wx[0] == pytest.approx(m["wp_signal_acceptance"], abs=1e-6)
         assert wy[0] == pytest.approx(m["wp_background_rejection"], abs=1e-6)
         acc = f["results/metrics/signal_acceptance_vs_cut"]
-        cuts, eff = acc.values()
+        _cuts, eff = acc.values()
         low, high = acc.errors("low")[1], acc.errors("high")[1]
         assert np.all(np.diff(eff) <= 1e-12) and eff[0] == pytest.approx(1.0)  # falls as the cut rises
         inner = (eff > 0.05) & (eff < 0.95)

@@ -46,7 +46,7 @@ def test_0010_put_result_checks_what_it_is_given(tmp_path):
 
     svc = Histograms.__new__(Histograms)
     svc.histograms, svc.results = {}, {}
-    with pytest.raises(TypeError, match="hepreco.Graph or a hist.Hist"):
+    with pytest.raises(TypeError, match=r"hepreco\.Graph or a hist\.Hist"):
         svc.put_result("mod", "x", [1, 2, 3])
     with pytest.raises(ValueError, match="directory of the histogram file"):
         svc.put_result("results", "x", hepreco.Graph([1], [2]))
@@ -65,4 +65,3 @@ def test_0010_binomial_interval_against_scipy():
     eff, lo, hi = hepreco.binomial_interval(k, n)  # Wilson: inside [0, 1], around the efficiency
     assert np.all((lo <= eff) & (eff <= hi) & (lo >= 0) & (hi <= 1))
     assert lo[0] == 0 and 0 < hi[0] < 0.2
-

@@ -51,7 +51,9 @@ def run_root(body: str, timeout: float = 300) -> dict[str, Any]:
     if proc.returncode == 77:
         pytest.skip(f"ROOT does not import here: {proc.stderr.strip()}")
     if proc.returncode != 0:
-        pytest.fail(f"the ROOT subprocess failed (exit {proc.returncode}):\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}")
+        pytest.fail(
+            f"the ROOT subprocess failed (exit {proc.returncode}):\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}"
+        )
     line = next(x for x in proc.stdout.splitlines() if x.startswith("@@RESULT@@"))
     return json.loads(line.removeprefix("@@RESULT@@"))
 

@@ -396,7 +396,9 @@ def draw_event(
                 bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "#999999"},
             )  # fmt: skip
         for ax in axs:
-            ax.legend(fontsize=12, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=2, markerscale=1.5, frameon=False)
+            ax.legend(
+                fontsize=12, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=2, markerscale=1.5, frameon=False
+            )
             hp.experiment_label(ax, config.plot_label)
         _save(fig, path)
     return drawn

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 import numba as nb
 import numpy as np
+
 from hepreco.ml import RocCurve, WorkingPoint
 
 __all__ = ["ThresholdScan", "event_rates"]

@@ -9,9 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from hepreco_comet.metrics import ThresholdScan
-
 from hepreco.plotting import experiment_label, figure
+from hepreco_comet.metrics import ThresholdScan
 
 __all__ = ["plot_metrics", "plot_sim_validation"]
 

@@ -3,13 +3,14 @@
 
 from __future__ import annotations
 
+import hepreco_comet.metrics
 import numpy as np
 import pytest
-import hepreco_comet.metrics
-from hepreco.ml import RocCurve, WorkingPoint, roc_auc, roc_curve_from_histograms
 from hepreco_comet.metrics import ThresholdScan, event_rates
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from hepreco.ml import RocCurve, WorkingPoint, roc_auc, roc_curve_from_histograms
 
 
 def test_per_event_rates_by_hand():
@@ -128,7 +129,10 @@ def test_0010_scan_errors_are_the_standard_errors_of_the_event_means():
         scan.fill(o - o[0], score[o[0] : o[-1]], sig[o[0] : o[-1]])
     for k in (2, 5, 8):
         r = event_rates(offsets, score, sig, grid[k])
-        for key, err in (("acceptance_after_cut", scan.acceptance_error()), ("rejection_after_cut", scan.rejection_error())):
+        for key, err in (
+            ("acceptance_after_cut", scan.acceptance_error()),
+            ("rejection_after_cut", scan.rejection_error()),
+        ):
             v = r[key][~np.isnan(r[key])]
             assert err[k] == pytest.approx(v.std(ddof=1) / np.sqrt(v.size))
 
