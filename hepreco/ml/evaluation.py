@@ -144,9 +144,11 @@ def _evaluate_job(cfg: EvalConfig, resolved: ResolvedConfig, reg: Registry, quie
     assert job is not None
     fractions, salt = (0.8, 0.1, 0.1), 0
     ckpt_ref = None
+    model_name = str(job.score)
     if cfg.checkpoint is not None:  # the split of the training that made the checkpoint
         ckpt = load_checkpoint(_path(cfg.checkpoint, resolved), registry=reg)
         ckpt_ref = str(ckpt.path)
+        model_name = ckpt.model_name
         split = ((ckpt.metadata.get("data") or {}).get("config") or {}).get("split")
         if split:
             fractions, salt = (split["train"], split["valid"], split["test"]), split.get("salt", 0)
@@ -176,7 +178,7 @@ def _evaluate_job(cfg: EvalConfig, resolved: ResolvedConfig, reg: Registry, quie
         "signal_acceptance": cfg.signal_acceptance,
         "threshold": cfg.threshold,
         "roc_file": roc,
-        "name": f"{job.score} ({cfg.sample} sample)",
+        "name": f"{model_name} ({cfg.sample} sample)" if cfg.sample != "all" else model_name,
         "select": select,
     }
     data["modules"] = modules
