@@ -35,6 +35,20 @@ def sync() -> None:
     torch.cuda.synchronize()
 
 
+def train_step(net, opt, x_all, y_all, i: int, bs: int, prec: str) -> None:  # type: ignore[no-untyped-def]
+    """One optimizer step on tiles ``[i*bs, (i+1)*bs)`` (cycling), with bf16 autocast or not."""
+    import torch
+    from hepreco_lartpc.unet import weighted_cross_entropy
+
+    start = (i * bs) % max(len(x_all) - bs, 1)
+    ctx = torch.autocast("cuda", dtype=torch.bfloat16) if prec == "bf16" else torch.autocast("cuda", enabled=False)
+    with ctx:
+        loss = weighted_cross_entropy(net(x_all[start : start + bs]), {"target": y_all[start : start + bs]})
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--events", type=int, default=30)
@@ -49,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     dev = torch.device(args.device)
     print(f"torch {torch.__version__}, {torch.cuda.get_device_name(dev)}")
-    from hepreco_lartpc.unet import UNetParams, build, weighted_cross_entropy
+    from hepreco_lartpc.unet import UNetParams, build
 
     for hp in (UNetParams(depth=4, filters=16, tile=256), UNetParams(depth=4, filters=8, tile=128)):
         x_np, y_np, per_event = tiles_for(args.events, hp.tile)
@@ -61,7 +75,11 @@ def main(argv: list[str] | None = None) -> int:
         for prec in ("fp32", "bf16"):
             for bs in (1, 16, 64):
                 xs = x_all[: max(bs, min(len(x_all), 4 * bs))]
-                ctx = torch.autocast("cuda", dtype=torch.bfloat16) if prec == "bf16" else torch.autocast("cuda", enabled=False)
+                ctx = (
+                    torch.autocast("cuda", dtype=torch.bfloat16)
+                    if prec == "bf16"
+                    else torch.autocast("cuda", enabled=False)
+                )
                 with torch.inference_mode(), ctx:
                     for _ in range(3):
                         net(xs[:bs])
@@ -81,24 +99,17 @@ def main(argv: list[str] | None = None) -> int:
         y_all = torch.from_numpy(y_np).to(dev)
         for bs in (16, 32):
             for prec in ("fp32", "bf16"):
-                idx = np.arange(len(x_np))
-                def step(i: int) -> None:
-                    sel = torch.from_numpy(idx[(i * bs) % len(idx): (i * bs) % len(idx) + bs]).to(dev)
-                    ctx = torch.autocast("cuda", dtype=torch.bfloat16) if prec == "bf16" else torch.autocast("cuda", enabled=False)
-                    with ctx:
-                        loss = weighted_cross_entropy(net(x_all[sel]), {"target": y_all[sel]})
-                    opt.zero_grad()
-                    loss.backward()
-                    opt.step()
                 for i in range(3):
-                    step(i)
+                    train_step(net, opt, x_all, y_all, i, bs, prec)
                 sync()
                 t0 = time.perf_counter()
                 for i in range(args.steps):
-                    step(i)
+                    train_step(net, opt, x_all, y_all, i, bs, prec)
                 sync()
                 dt = time.perf_counter() - t0
-                print(f"  training {prec} batch {bs}: {args.steps * bs / dt:8.1f} tiles/s ({1e3 * dt / args.steps:.1f} ms/step)")
+                print(
+                    f"  training {prec} batch {bs}: {args.steps * bs / dt:8.1f} tiles/s ({1e3 * dt / args.steps:.1f} ms/step)"
+                )
     return 0
 
 

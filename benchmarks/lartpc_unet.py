@@ -21,8 +21,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
 import hepreco
 
 PLUGIN_CODE = '''
@@ -111,12 +109,16 @@ def main(argv: list[str] | None = None) -> int:
             r = hepreco.run(cfg_gpu)
             gpu_path.append(sum(r.time_report.modules["unet"].seconds) / args.events)
     m, b = statistics.median(module_times), statistics.median(bare)
-    print(f"{args.events} events, {n_tiles / args.events:.1f} tiles of {size}x{size} per event (medians of {args.repeat})")
+    print(
+        f"{args.events} events, {n_tiles / args.events:.1f} tiles of {size}x{size} per event (medians of {args.repeat})"
+    )
     print(f"  simulation          {statistics.median(sims):8.4f} s/event")
     print(f"  imager              {statistics.median(imagers):8.4f} s/event")
     print(f"  bare U-Net          {b:8.4f} s/event   ({b / (n_tiles / args.events):.4f} s/tile)")
     print(f"  UNetTrackShower     {m:8.4f} s/event   module / bare = {m / b:.3f} (overhead {100 * (m / b - 1):+.1f}%)")
-    print(f"  GPU path on CPU     {statistics.median(gpu_path):8.4f} s/event   (bf16 autocast, channels-last, pieces of {args.piece})")
+    print(
+        f"  GPU path on CPU     {statistics.median(gpu_path):8.4f} s/event   (bf16 autocast, channels-last, pieces of {args.piece})"
+    )
     print(f"  NuGraph2 reference  {0.12:8.4f} s/event on a CPU (arXiv:2403.11872): module / NuGraph2 = {m / 0.12:.2f}")
     return 0
 

@@ -91,7 +91,7 @@ def drift_contributions(dep: np.ndarray, ndep: int, views: np.ndarray, R: np.nda
             pitch = views[v, V_PITCH]
             w = z * math.cos(ang) + y * math.sin(ang)
             u = (w - views[v, V_W0]) / pitch
-            c = int(math.floor(u + 0.5))
+            c = math.floor(u + 0.5)
             st = max(sig_t / pitch, 1e-3)
             for wire in range(c - 1, c + 2):
                 if wire < 0 or wire >= int(views[v, V_NWIRES]):
@@ -113,7 +113,7 @@ def drift_contributions(dep: np.ndarray, ndep: int, views: np.ndarray, R: np.nda
 @nb.njit(cache=True)
 def _noise(n: int, sigma: float, shape: float, rng: np.ndarray) -> np.ndarray:
     """``n`` samples of white noise shaped by the electronics (a Gaussian of ``shape`` ticks), rms ``sigma``."""
-    kw = int(math.ceil(3.0 * shape))
+    kw = math.ceil(3.0 * shape)
     kern = np.empty(2 * kw + 1)
     s2 = 0.0
     for j in range(-kw, kw + 1):
@@ -238,8 +238,8 @@ def readout_event(dep: np.ndarray, dpart: np.ndarray, ndep: int, views: np.ndarr
             for j in range(c0, c1):
                 smax = max(smax, val[order[j], 1])
             width = math.sqrt(smax * smax + shape * shape) + delta
-            lo = int(math.floor(val[order[c0], 0] - 4.0 * width)) - pad
-            hi = int(math.ceil(val[order[c1 - 1], 0] + 4.0 * width)) + pad
+            lo = math.floor(val[order[c0], 0] - 4.0 * width) - pad
+            hi = math.ceil(val[order[c1 - 1], 0] + 4.0 * width) + pad
             lo = max(lo, 0)
             hi = min(hi, nticks)
             if hi - lo > 2 * pad + 2:
@@ -248,8 +248,8 @@ def readout_event(dep: np.ndarray, dpart: np.ndarray, ndep: int, views: np.ndarr
                 for j in range(c0, c1):
                     tau, st, q = val[order[j], 0], val[order[j], 1], val[order[j], 2]
                     s = math.sqrt(st * st + shape * shape)
-                    a = max(int(math.floor(tau - 5.0 * s - delta)), lo)
-                    b = min(int(math.ceil(tau + 5.0 * s + delta)) + 1, hi)
+                    a = max(math.floor(tau - 5.0 * s - delta), lo)
+                    b = min(math.ceil(tau + 5.0 * s + delta) + 1, hi)
                     for t in range(a, b):
                         if coll:
                             u = (t - tau) / s
@@ -400,4 +400,3 @@ def simulate_batch(seeds: np.ndarray, P: np.ndarray, pdgs: np.ndarray, R: np.nda
         p_off[ev + 1] = pbase + npart
     return (h_off, hf[: h_off[nev]].copy(), hi_[: h_off[nev]].copy(), p_off, pfo[: p_off[nev]].copy(),
             pio[: p_off[nev]].copy(), info, adc_all)  # fmt: skip
-

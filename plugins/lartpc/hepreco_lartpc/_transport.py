@@ -706,7 +706,7 @@ def _cosmics(P: np.ndarray, rng: np.ndarray, pf: np.ndarray, pi: np.ndarray, n: 
     d = np.empty(3)
     for _ in range(nc):
         u = rng_uniform(rng)
-        e = (1.0 ** -1.7 - u * (1.0 ** -1.7 - 100.0 ** -1.7)) ** (-1.0 / 1.7) * 1000.0
+        e = (1.0**-1.7 - u * (1.0**-1.7 - 100.0**-1.7)) ** (-1.0 / 1.7) * 1000.0
         while True:
             c = rng_uniform(rng)
             if rng_uniform(rng) <= c * c:

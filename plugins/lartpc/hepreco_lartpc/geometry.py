@@ -101,7 +101,7 @@ class Detector:
     @property
     def n_ticks(self) -> int:
         """Read-out window: the full drift time plus 10%."""
-        return int(math.ceil(1.1 * self.drift_length / self.drift_velocity / self.tick))
+        return math.ceil(1.1 * self.drift_length / self.drift_velocity / self.tick)
 
     def views(self) -> np.ndarray:
         """(3, 5): angle (rad), pitch (cm), w of wire 0 (cm), number of wires, collection flag."""
@@ -112,7 +112,7 @@ class Detector:
             ws = [z * math.cos(a) + y * math.sin(a) for y, z in corners]
             p = self.pitch[v]
             w0 = min(ws) + 0.5 * p
-            n = int(math.floor((max(ws) - min(ws)) / p))
+            n = math.floor((max(ws) - min(ws)) / p)
             out[v] = (a, p, w0, n, 1.0 if v == 2 else 0.0)
         return out
 

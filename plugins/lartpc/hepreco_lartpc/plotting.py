@@ -70,8 +70,9 @@ def plot_segmentation(out_dir: Path, label: str, h_hits: Any, h_pix: Any, h_char
     fig.suptitle(
         f"Pandora (MCC11, prelim.): overall {reference['pandora_overall']:.2f}, track {reference['pandora_track']:.2f}, "
         f"shower {reference['pandora_shower']:.2f}",
-        fontsize=13, y=0.02,
+        fontsize=13, y=-0.04,
     )  # fmt: skip
+    fig.subplots_adjust(wspace=0.5)
     paths.append(_save(fig, out_dir / f"{label}_confusion.png"))
 
     fig, ax = plt.subplots(figsize=(9, 7))
@@ -106,7 +107,9 @@ def plot_segmentation(out_dir: Path, label: str, h_hits: Any, h_pix: Any, h_char
     for cls in (1, 2):
         h = h_score[cls, :]
         if h.sum() > 0:
-            mplhep.histplot(h, ax=ax, density=True, yerr=False, label=f"true {CLASS_NAMES[cls]}", color=CLASS_COLOURS[cls])
+            mplhep.histplot(
+                h, ax=ax, density=True, yerr=False, label=f"true {CLASS_NAMES[cls]}", color=CLASS_COLOURS[cls]
+            )
     ax.set_yscale("log")
     ax.set_xlabel("track score")
     ax.set_ylabel("hits (normalised)")
@@ -125,12 +128,13 @@ def plot_sim_validation(out_dir: Path, label: str, hists: Mapping[str, Any], *, 
 
     paths = []
     h = hists["dedx"]
-    fig, axs = plt.subplots(1, 2, figsize=(16, 7))
+    fig, axs = plt.subplots(1, 2, figsize=(17, 7))
+    fig.subplots_adjust(wspace=0.35)
     for ax, (i, name) in zip(axs, enumerate(("muon", "proton")), strict=True):
         hh = h[i, :, :]
         mplhep.hist2dplot(hh, ax=ax, cbar=True, norm=__import__("matplotlib").colors.LogNorm())
         rr, de = curves[f"dedx_{name}"]
-        ax.plot(rr, de, color="w", lw=2, ls="--", label="Bethe (mean)")
+        ax.plot(rr, de, color="r", lw=2, ls="--", label="Bethe (mean)")
         ax.set_xlabel("residual range [cm]")
         ax.set_ylabel("dE/dx [MeV/cm] (collection hits)")
         ax.set_title(f"stopping {name}s", fontsize=15, pad=26)
@@ -139,7 +143,8 @@ def plot_sim_validation(out_dir: Path, label: str, hists: Mapping[str, Any], *, 
     paths.append(_save(fig, out_dir / f"{label}_dedx.png"))
 
     h = hists["range"]
-    fig, axs = plt.subplots(1, 2, figsize=(16, 7))
+    fig, axs = plt.subplots(1, 2, figsize=(17, 7))
+    fig.subplots_adjust(wspace=0.35)
     for ax, (i, name) in zip(axs, enumerate(("muon", "proton")), strict=True):
         hh = h[i, :, :]
         mplhep.hist2dplot(hh, ax=ax, cbar=True)
@@ -154,11 +159,12 @@ def plot_sim_validation(out_dir: Path, label: str, hists: Mapping[str, Any], *, 
 
     fig, ax = plt.subplots(figsize=(9, 7))
     prof = hists["shower_profile"]
-    n = hists["showers"].view().sum()
+    n = float(hists["showers"].view()[0])  # [count, energy sum]
     if n > 0:
-        mplhep.histplot(prof / n, ax=ax, yerr=False, label="e, γ primaries > 300 MeV (W view)")
+        mplhep.histplot(prof / n, ax=ax, yerr=False, label="e, gamma primaries > 300 MeV (W view)")
         t, y = curves["longitudinal"]
-        ax.plot(t, y * (prof.values().sum() / n) / max(y.sum() * (t[1] - t[0]), 1e-12), "r--",
+        width = float(prof.axes[0].widths[0])
+        ax.plot(t, y * width * (prof.values().sum() / n) / max(y.sum() * (t[1] - t[0]), 1e-12), "r--",
                 label="Gamma profile (PDG eq. 34.36)")  # fmt: skip
         ax.legend(fontsize=12)
     ax.set_xlabel("depth along the shower axis [X0]")
@@ -184,7 +190,8 @@ def draw_event(path: Path, hits: Mapping[str, np.ndarray], *, title: str, experi
     ``predicted``, by the network's label (bottom row); marker size by charge."""
     plt = _plt()
     rows = 2 if predicted is not None else 1
-    fig, axs = plt.subplots(rows, 3, figsize=(20, 6.5 * rows), squeeze=False)
+    fig, axs = plt.subplots(rows, 3, figsize=(21, 7.5 * rows), squeeze=False)
+    fig.subplots_adjust(hspace=0.42, wspace=0.32)
     q = hits["charge"]
     size = 2.0 + 10.0 * np.clip(q / max(np.percentile(q, 95), 1.0) if q.size else q, 0, 1)
     colours = np.array(CLASS_COLOURS)
@@ -203,5 +210,5 @@ def draw_event(path: Path, hits: Mapping[str, np.ndarray], *, title: str, experi
                 for cls in (1, 2):
                     ax.scatter([], [], c=CLASS_COLOURS[cls], label=CLASS_NAMES[cls])
                 ax.legend(fontsize=12, loc="upper right")
-    fig.suptitle(title, fontsize=16)
+    fig.suptitle(title, fontsize=16, y=1.02)
     return _save(fig, path)

@@ -58,7 +58,9 @@ class SegmentationMetrics(hepreco.Analyzer):
 
     def begin_job(self) -> None:
         c = self.config
-        cls = hist.axis.Integer(0, 3, name="true", label="true class (0 null, 1 shower, 2 track)", underflow=False, overflow=False)
+        cls = hist.axis.Integer(
+            0, 3, name="true", label="true class (0 null, 1 shower, 2 track)", underflow=False, overflow=False
+        )
         pred = hist.axis.Integer(0, 3, name="pred", label="predicted class", underflow=False, overflow=False)
         view = hist.axis.Integer(0, 3, name="view", label="view (0 U, 1 V, 2 W)", underflow=False, overflow=False)
         d = hist.storage.Double()
@@ -68,7 +70,9 @@ class SegmentationMetrics(hepreco.Analyzer):
         qax = hist.axis.Regular(40, lo, hi, transform=hist.axis.transform.log, name="charge", label="hit charge [e-]")
         ok = hist.axis.Integer(0, 2, name="correct", underflow=False, overflow=False)
         self.h_charge = self.book("accuracy_vs_charge", hist.Hist(cls, ok, qax, storage=d))
-        grp = hist.axis.Integer(0, len(PDG_GROUPS), name="particle", label="|".join(PDG_GROUPS), underflow=False, overflow=False)
+        grp = hist.axis.Integer(
+            0, len(PDG_GROUPS), name="particle", label="|".join(PDG_GROUPS), underflow=False, overflow=False
+        )
         self.h_pdg = self.book("accuracy_by_particle", hist.Hist(grp, ok, storage=d))
         self.h_michel = self.book("michel_hits", hist.Hist(pred, storage=d, label="predicted class of Michel hits"))
         self.h_score = self.book(

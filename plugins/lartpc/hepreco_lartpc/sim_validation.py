@@ -33,7 +33,7 @@ class SimValidation(hepreco.Analyzer):
       Bethe mean.
     - ``range``: start-to-end distance vs initial momentum of contained, non-interacting primary muons and
       protons, beside the CSDA range integrated from the Bethe loss.
-    - ``shower_profile``: collection charge along the axis of primary e± and γ above 300 MeV, in radiation
+    - ``shower_profile``: collection charge along the axis of primary electrons and photons above 300 MeV, in radiation
       lengths from the start (conversion point for photons), beside the Gamma-function parametrisation.
     - ``hits_per_event``: hits per event in each view.
 
@@ -49,9 +49,9 @@ class SimValidation(hepreco.Analyzer):
         particles: InputTag = InputTag("source:particles")
         """The truth particles."""
         recombination_alpha: float = Field(0.93, gt=0)
-        """Modified box α used to invert the charge (the source's)."""
+        """Modified box alpha used to invert the charge (the source's)."""
         recombination_beta: float = Field(0.212, gt=0)
-        """Modified box β (the source's)."""
+        """Modified box beta (the source's)."""
         w_ion: float = Field(23.6, gt=0)
         """eV per ionisation electron (the source's)."""
         plot_dir: str | None = None

@@ -34,11 +34,11 @@ class SimParameters(DetectorParams):
     """``neutrino``: neutrino-like vertices; ``single``: one particle per event (``single_pdg``); ``cosmics``:
     cosmic muons only. Cosmic muons (``cosmics`` per event) are overlaid in every mode."""
     numu_cc: float = Field(0.5, ge=0)
-    """Relative rate of νμ CC-like vertices (μ + protons + pions)."""
+    """Relative rate of numu CC-like vertices (muon + protons + pions)."""
     nue_cc: float = Field(0.25, ge=0)
-    """Relative rate of νe CC-like vertices (e + hadrons)."""
+    """Relative rate of nue CC-like vertices (electron + hadrons)."""
     nc_pi0: float = Field(0.25, ge=0)
-    """Relative rate of NC-like vertices with at least one π0."""
+    """Relative rate of NC-like vertices with at least one pi0."""
     nu_energy_mean: float = Field(2.5, gt=0)
     """Mean neutrino energy (GeV) of the Gamma-shaped spectrum."""
     nu_energy_shape: float = Field(3.0, gt=0)
@@ -67,11 +67,11 @@ class SimParameters(DetectorParams):
     hadronic_length: float = Field(85.77, gt=0)
     """Interaction length of pions, protons and kaons (cm; the PDG's nuclear interaction length of argon)."""
     mu_capture: float = Field(0.756, ge=0, le=1)
-    """Fraction of stopped μ- captured by argon nuclei (no Michel electron)."""
+    """Fraction of stopped mu- captured by argon nuclei (no Michel electron)."""
     recombination_alpha: float = Field(0.93, gt=0)
-    """Modified box model α (ArgoNeuT)."""
+    """Modified box model alpha (ArgoNeuT)."""
     recombination_beta: float = Field(0.212, gt=0)
-    """Modified box model β, (kV/cm)(g/cm²)/MeV (ArgoNeuT)."""
+    """Modified box model beta, (kV/cm)(g/cm2)/MeV (ArgoNeuT)."""
     w_ion: float = Field(23.6, gt=0)
     """Energy per ionisation electron (eV)."""
     enc: float = Field(600.0, ge=0)

@@ -19,7 +19,7 @@ class LArTPCSimSource(hepreco.GeneratorSource):
     Products: ``hits`` (jagged: ``view, wire, tick, x, w, charge, width`` and the truth ``particle, pdg, label,
     michel``; ``label`` is Pandora's class, 0 null, 1 shower, 2 track), ``particles`` (jagged truth: ``id,
     parent, pdg, process, start_x/y/z, end_x/y/z, px, py, pz, energy, t0, shower, michel``), ``interaction``
-    (per event: 0 single, 1 νμ CC, 2 νe CC, 3 NC π0, 4 cosmics only), ``dropped`` (per event: particles and
+    (per event: 0 single, 1 numu CC, 2 nue CC, 3 NC pi0, 4 cosmics only), ``dropped`` (per event: particles and
     deposits beyond the buffers) and, with ``adc_images``, ``adc_U``, ``adc_V``, ``adc_W``. Every event is
     made from its own seed (job seed, label, run, subrun, event): the same in any batch or executor.
     The modelling choices and their sources are in the plugin README.

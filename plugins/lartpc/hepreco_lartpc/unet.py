@@ -63,7 +63,8 @@ def unet_inputs(hp: UNetParams) -> dict[str, InputSpec]:
     """One input: ``image``, a (1, tile, tile) charge tile from ``lartpc.ViewImager``, normalised per tile."""
     return {
         "image": InputSpec(
-            shape=(1, hp.tile, hp.tile), doc="lartpc.ViewImager tile: hit charge in (w, x) pixels, divided by the tile's maximum"
+            shape=(1, hp.tile, hp.tile),
+            doc="lartpc.ViewImager tile: hit charge in (w, x) pixels, divided by the tile's maximum",
         )
     }
 

@@ -12,9 +12,10 @@ import hepreco
 
 torch = pytest.importorskip("torch")
 
-from hepreco.ml import get_model, save_checkpoint  # noqa: E402
 from hepreco_lartpc.segmentation import figures  # noqa: E402
 from hepreco_lartpc.unet import UNetParams  # noqa: E402
+
+from hepreco.ml import get_model, save_checkpoint  # noqa: E402
 
 
 @pytest.fixture(scope="module")

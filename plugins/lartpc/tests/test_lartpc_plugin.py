@@ -41,7 +41,11 @@ def test_a_misspelt_parameter_names_the_file_key_and_suggestion(tmp_path):
 
 @pytest.mark.parametrize(
     ("key", "value", "needle"),
-    [("detector", "dune", "protodune"), ("single_pdg", [999], "simulated particles"), ("single_momentum", [2.0, 1.0], "min <= max")],
+    [
+        ("detector", "dune", "protodune"),
+        ("single_pdg", [999], "simulated particles"),
+        ("single_momentum", [2.0, 1.0], "min <= max"),
+    ],
 )
 def test_bad_simulation_parameters_are_config_errors(tmp_path, key, value, needle):
     cfg = {"process": "t", "source": {"module": "lartpc.LArTPCSimSource", "events": 1, key: value}}

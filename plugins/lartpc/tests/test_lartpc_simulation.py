@@ -5,9 +5,9 @@ from __future__ import annotations
 import awkward as ak
 import numpy as np
 import pytest
+from hepreco_lartpc.simulation import SimParameters, simulate
 
 import hepreco
-from hepreco_lartpc.simulation import SimParameters, simulate
 
 
 def _same(a, b):
@@ -43,7 +43,11 @@ def test_batch_and_executor_invariance(tmp_path):
     import uproot
 
     files = {}
-    for name, bs, ex in (("b4", 4, None), ("b1", 1, None), ("proc", 2, {"kind": "processes", "workers": 2, "chunk_size": 2})):
+    for name, bs, ex in (
+        ("b4", 4, None),
+        ("b1", 1, None),
+        ("proc", 2, {"kind": "processes", "workers": 2, "chunk_size": 2}),
+    ):
         out = tmp_path / f"{name}.root"
         cfg = {
             "process": "inv",

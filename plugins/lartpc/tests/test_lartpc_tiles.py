@@ -6,9 +6,9 @@ from __future__ import annotations
 import awkward as ak
 import numpy as np
 import pytest
+from hepreco_lartpc.tiles import make_tiles, pixels_to_hits
 
 import hepreco
-from hepreco_lartpc.tiles import make_tiles, pixels_to_hits
 
 
 @pytest.fixture(scope="module")

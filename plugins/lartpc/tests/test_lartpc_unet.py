@@ -11,8 +11,9 @@ import hepreco
 
 torch = pytest.importorskip("torch")
 
-from hepreco.ml import get_model, save_checkpoint  # noqa: E402
 from hepreco_lartpc.unet import UNetParams, build, weighted_cross_entropy  # noqa: E402
+
+from hepreco.ml import get_model, save_checkpoint  # noqa: E402
 
 
 def test_pandoras_network_has_its_size_and_the_layers_of_the_talk():
