@@ -114,9 +114,25 @@ def rebin_for_entries(h: Any, entries: float | None = None) -> Any:
     return h[:: hist.rebin(factor)] if factor > 1 else h
 
 
-def draw_histogram(ax: Any, h: Any, *, label: str | None = None, density: bool = False, **kwargs: Any) -> None:
-    """Draw a 1-d histogram (``hist.Hist`` or an uproot TH1) with its error bars (sqrt(sum w^2)), or a
-    2-d one as a colour map."""
+def draw_histogram(
+    ax: Any,
+    h: Any,
+    *,
+    label: str | None = None,
+    density: bool = False,
+    rebin: bool = False,
+    entries: float | None = None,
+    **kwargs: Any,
+) -> None:
+    """Draw a 1-d histogram (``hist.Hist`` or an uproot TH1) with its error bars, sqrt(sum w^2) (none on
+    empty bins), or a 2-d one as a colour map.
+
+    Args:
+        density: normalised to unit area (values and errors alike).
+        rebin: merge bins when there are few entries (:func:`rebin_for_entries`; ``entries``: the number
+            that decides, e.g. the total of several histograms drawn together so they share one binning).
+        kwargs: passed to ``mplhep.histplot`` (``color``, ``ls``, ...).
+    """
     _matplotlib, mplhep = require_plotting()
     values = np.asarray(h.values())
     if values.ndim == 2:
@@ -126,9 +142,20 @@ def draw_histogram(ax: Any, h: Any, *, label: str | None = None, density: bool =
     if values.ndim != 1:
         msg = f"cannot draw a {values.ndim}-d histogram; project it first"
         raise ValueError(msg)
+    if rebin:
+        if not hasattr(h, "axes") or not hasattr(h, "project"):
+            h = h.to_hist()
+        h = rebin_for_entries(h, entries)
+    values = np.asarray(h.values(), dtype=np.float64)
     variances = h.variances()
-    yerr = np.sqrt(variances) if variances is not None else True
-    mplhep.histplot(h, ax=ax, yerr=yerr, label=label, density=density, flow=None, **kwargs)
+    var = values.copy() if variances is None else np.asarray(variances, dtype=np.float64)
+    err = np.where(values != 0, np.sqrt(np.maximum(var, 0.0)), 0.0)
+    edges = np.asarray(h.axes[0].edges)
+    if density:
+        norm = values.sum() * np.diff(edges)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            values, err = values / norm, err / norm
+    mplhep.histplot(values, edges, yerr=err, label=label, ax=ax, **kwargs)
 
 
 def draw_graph(ax: Any, g: Any, *, label: str | None = None, **kwargs: Any) -> None:
@@ -253,9 +280,8 @@ def plot_file(
                     draw_graph(ax, obj, label=title or None)
                 else:
                     h = obj.to_hist()
-                    if cls.startswith("TH1") and rebin:
-                        h = rebin_for_entries(h)
-                    draw_histogram(ax, h, label=(title or None) if cls.startswith("TH1") else None)
+                    draw_histogram(ax, h, label=(title or None) if cls.startswith("TH1") else None,
+                                   rebin=rebin and cls.startswith("TH1"))  # fmt: skip
                     if cls.startswith("TH1") and not yt:
                         sumw2 = np.asarray(obj.member("fSumw2")) if obj.has_member("fSumw2") else np.zeros(0)
                         weighted = sumw2.size > 0 and not np.allclose(sumw2, obj.values(flow=True))

@@ -334,10 +334,9 @@ def plot_momentum_resolution(
 ) -> list[Path]:
     """Residuals of pT and p (each fit, with its median, sigma68 and Gaussian core, error bars) and the
     momentum spectra; ``names`` gives the legend name of each fit category (``fit``, ``reference``)."""
-    from hepreco_comet.plotting import _plt, _rebinned, _save
+    from hepreco_comet.plotting import _plt, _save
 
     hp = _plt()
-    import mplhep
 
     fits = list(h_res.axes["fit"])
     names = {"fit": "helix fit", "reference": "reference fit", **(names or {})}
@@ -352,11 +351,10 @@ def plot_momentum_resolution(
                 s68 = figures.get(f"{prefix}{q}_sigma68", float("nan"))
                 gs = figures.get(f"{prefix}{q}_gauss_sigma", float("nan"))
                 med = figures.get(f"{prefix}{q}_median", float("nan"))
-                mplhep.histplot(
-                    _rebinned(h),
-                    ax=ax,
-                    yerr=True,
-                    flow=None,
+                hp.draw_histogram(
+                    ax,
+                    h,
+                    rebin=True,
                     label=f"{names[name]}: median {med:.2f}, $\\sigma_{{68}}$ {s68:.2f}, core {gs:.2f}",
                 )
             ax.set_xlabel(f"{title} fit $-$ truth [MeV/c]")
@@ -371,11 +369,10 @@ def plot_momentum_resolution(
             for name in fits:
                 h = h_mom[name, f"fit_{q}", :]
                 if h.sum() > 0:
-                    mplhep.histplot(_rebinned(h), ax=ax, yerr=True, flow=None, label=f"{names[name]}")
+                    hp.draw_histogram(ax, h, rebin=True, label=f"{names[name]}")
             h = h_mom[fits[0], f"true_{q}", :]
             if h.sum() > 0:
-                mplhep.histplot(_rebinned(h), ax=ax, yerr=False, flow=None, color="k", ls="--",
-                                label="truth (at the vertex)")  # fmt: skip
+                hp.draw_histogram(ax, h, rebin=True, color="k", ls="--", label="truth (at the vertex)")
             ax.set_xlabel(f"{title} [MeV/c]")
             ax.set_ylabel("events")
             ax.set_yscale("log")

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from hepreco.plotting import experiment_label, figure
+from hepreco.plotting import draw_histogram, experiment_label, figure
 from hepreco_comet.metrics import ThresholdScan
 
 __all__ = ["plot_metrics", "plot_sim_validation"]
@@ -40,13 +40,6 @@ def _save(fig: Any, path: Path) -> Path:
     return path
 
 
-def _rebinned(h: Any) -> Any:
-    """``h`` with bins merged when it has few entries (:func:`hepreco.plotting.rebin_for_entries`)."""
-    from hepreco.plotting import rebin_for_entries
-
-    return rebin_for_entries(h)
-
-
 def plot_metrics(
     out_dir: Path,
     label: str,
@@ -63,7 +56,6 @@ def plot_metrics(
     """ROC (rejection vs acceptance, zoomed on the high-acceptance region, with the working point),
     acceptance and rejection vs the cut, and the score distributions with error bars."""
     _plt()
-    import mplhep
 
     pos_name, neg_name = {"signal": ("signal", "background"), "turn1_all": ("turn-1", "other hits")}.get(
         task, ("turn-1", "turn>1")
@@ -108,9 +100,10 @@ def plot_metrics(
         paths.append(_save(fig, out_dir / f"{label}_vs_cut.png"))
 
     with figure(9, 7) as (fig, ax):
+        total = float(h_pos.sum() + h_neg.sum())  # one binning for both classes
         for h, what in ((h_pos, pos_name), (h_neg, neg_name)):
             if h.sum() > 0:
-                mplhep.histplot(_rebinned(h), ax=ax, density=True, yerr=True, label=f"{what} hits", flow=None)
+                draw_histogram(ax, h, density=True, rebin=True, entries=total, label=f"{what} hits")
         ax.set_yscale("log")
         ax.set_xlabel(f"score of {name}")
         ax.set_ylabel("hits (normalised)")
@@ -133,16 +126,16 @@ def plot_sim_validation(
 ) -> list[Path]:
     """Hits per event by class, edep by class with the cut, drift time, turns, and event displays."""
     _plt()
-    import mplhep
 
     paths = []
     classes = list(hists["hits_per_event"].axes[0])
 
     with figure(9, 7) as (fig, ax):
+        total = float(hists["hits_per_event"]["signal", :].sum())  # events: one binning for every class
         for name in classes:
             h = hists["hits_per_event"][name, :]
             if h.sum() > 0:
-                mplhep.histplot(_rebinned(h), ax=ax, yerr=True, label=name, color=CLASS_COLOURS.get(name), flow=None)
+                draw_histogram(ax, h, rebin=True, entries=total, label=name, color=CLASS_COLOURS.get(name))
         ax.set_xlabel("hits per event")
         ax.set_ylabel("events")
         ax.set_yscale("log")
@@ -151,13 +144,14 @@ def plot_sim_validation(
         paths.append(_save(fig, out_dir / f"{label}_hits_per_event.png"))
 
     with figure(9, 7) as (fig, ax):
+        total = float(hists["edep"]["all background", :].sum() + hists["edep"]["signal", :].sum())
         for name in classes:
             if name in ("all background",):
                 continue
             h = hists["edep"][name, :]
             if h.sum() > 0:
-                mplhep.histplot(_rebinned(h), ax=ax, density=True, yerr=True, label=name,
-                                color=CLASS_COLOURS.get(name), flow=None)  # fmt: skip
+                draw_histogram(ax, h, density=True, rebin=True, entries=total, label=name,
+                               color=CLASS_COLOURS.get(name))  # fmt: skip
         if edep_max is not None:
             ax.axvline(edep_max, color="k", ls="--", label=f"cut: edep > {edep_max:g}")
         ax.set_xscale("log")
@@ -169,11 +163,12 @@ def plot_sim_validation(
         paths.append(_save(fig, out_dir / f"{label}_edep.png"))
 
     with figure(9, 7) as (fig, ax):
+        total = float(hists["drift_time"]["all background", :].sum() + hists["drift_time"]["signal", :].sum())
         for name in ("signal", "all background"):
             h = hists["drift_time"][name, :]
             if h.sum() > 0:
-                mplhep.histplot(_rebinned(h), ax=ax, density=True, yerr=True, label=name,
-                                color=CLASS_COLOURS.get(name, "k"), flow=None)  # fmt: skip
+                draw_histogram(ax, h, density=True, rebin=True, entries=total, label=name,
+                               color=CLASS_COLOURS.get(name, "k"))  # fmt: skip
         ax.set_xlabel("drift time after the trigger [ns]")
         ax.set_ylabel("hits (normalised)")
         ax.legend(fontsize="small")
@@ -181,10 +176,10 @@ def plot_sim_validation(
         paths.append(_save(fig, out_dir / f"{label}_drift_time.png"))
 
     with figure(15, 6.5, ncols=2) as (fig, axs):
-        mplhep.histplot(hists["signal_turns"], ax=axs[0], yerr=True, color=CLASS_COLOURS["signal"], flow=None)
+        draw_histogram(axs[0], hists["signal_turns"], color=CLASS_COLOURS["signal"])
         axs[0].set_xlabel("passes of the signal electron through the CDC")
         axs[0].set_ylabel("events")
-        mplhep.histplot(hists["signal_hits_by_turn"], ax=axs[1], yerr=True, color=CLASS_COLOURS["signal"], flow=None)
+        draw_histogram(axs[1], hists["signal_hits_by_turn"], color=CLASS_COLOURS["signal"])
         axs[1].set_xlabel("turn of the signal hit")
         axs[1].set_ylabel("hits")
         experiment_label(axs[0], exp_label)
@@ -205,7 +200,7 @@ def plot_sim_validation(
             ax.set_aspect("equal")
             ax.set_xlabel("x [cm]")
             ax.set_ylabel("y [cm]")
-            ax.set_title(ev["title"], fontsize="x-small", loc="right", pad=24)
+            ax.text(0.01, 0.01, ev["title"], transform=ax.transAxes, fontsize="xx-small", va="bottom")
             ax.legend(fontsize="xx-small", loc="upper right", markerscale=2)
             experiment_label(ax, exp_label)
             paths.append(_save(fig, out_dir / f"{label}_event_display_{k}.png"))
