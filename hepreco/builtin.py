@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from hepreco._version import __version__
 from hepreco.hookspecs import hookimpl
 
 PLUGIN_NAME = "hepreco"
+__all__ = ["PLUGIN_NAME", "__version__"]  # the version: the registry need not search the installed distributions
 
 
 @hookimpl

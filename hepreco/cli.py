@@ -312,7 +312,11 @@ def cmd_list(ns: argparse.Namespace) -> int:
                         print(f"    {full:<36} {kind:<9} {doc[0] if doc else ''}")
                         continue
                     cls = reg.types.get(full) or reg.service_types.get(full)
-                    doc = (cls.__doc__ or "").strip().splitlines()[0] if cls is not None and cls.__doc__ else ""
+                    if cls is None:  # registered by name: described from its source, not imported
+                        kind, doc = reg.lazy_doc(full)
+                        print(f"    {full:<36} {kind:<9} {doc}")
+                        continue
+                    doc = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
                     kind = getattr(cls, "kind", "service")
                     print(f"    {full:<36} {kind:<9} {doc}")
     return EXIT_OK

@@ -22,18 +22,22 @@ def hepreco_modules() -> list[type]:
     """The module classes (Producer, Filter, Analyzer, Output subclasses) this plugin provides.
 
     Their type names in job configs are ``<plugin>.<ClassName>``; the bare ``ClassName`` works
-    where it is unique among all plugins.
+    where it is unique among all plugins. Give a class, or its name as ``"package.module:ClassName"``:
+    a name is imported only when a job uses the type, so that registering the plugin imports nothing heavy
+    (numba, torch, matplotlib) and every command starts at once; ``hepreco list`` reads its docstring from
+    the source file.
     """
 
 
 @hookspec
 def hepreco_sources() -> list[type]:
-    """The Source classes this plugin provides (named like modules)."""
+    """The Source classes this plugin provides (named like modules; classes or ``"package.module:Class"``)."""
 
 
 @hookspec
 def hepreco_services() -> list[type]:
-    """The Service classes this plugin provides; a job config names them under ``services:``."""
+    """The Service classes this plugin provides (classes or ``"package.module:Class"``); a job config names
+    them under ``services:``."""
 
 
 @hookspec

@@ -93,6 +93,10 @@ class Registry:
         self.plugins: dict[str, PluginInfo] = {}
         self.types: dict[str, type] = {}  # "plugin.Class" -> class (modules and sources)
         self.service_types: dict[str, type] = {}
+        #: types registered by name (``"package.module:Class"``), imported when a job first uses them:
+        #: "plugin.Class" -> (spec, hook kinds, plugin)
+        self.lazy: dict[str, tuple[str, tuple[str, ...], str]] = {}
+        self.lazy_services: dict[str, tuple[str, tuple[str, ...], str]] = {}
         self.models: dict[str, Any] = {}
         self.checkpoints: dict[str, str] = {}
         self.model_owner: dict[str, str] = {}
@@ -221,40 +225,66 @@ class Registry:
                     raise PluginError(msg) from err
         return None
 
+    @staticmethod
+    def _lazy_name(info: PluginInfo, hook: str, spec: str) -> str:
+        modpath, sep, clsname = spec.partition(":")
+        if not sep or not modpath or not clsname.isidentifier():
+            msg = f"plugin '{info.name}' hook {hook}() returned {spec!r}: give a class or 'package.module:ClassName'"
+            raise PluginError(msg)
+        return f"{info.name}.{clsname}"
+
+    def _add_type(self, cls: Any, kinds: tuple[str, ...], hook: str, plugin: str, full: str | None = None) -> str:
+        kind = module_kind(cls)
+        if kind not in kinds:
+            msg = (
+                f"plugin '{plugin}' hook {hook}() returned {cls!r}, which is not a "
+                f"{' or '.join(k.capitalize() for k in kinds)} subclass"
+            )
+            raise PluginError(msg)
+        ensure_config_base(cls)
+        full = full or f"{plugin}.{cls.__name__}"
+        if full in self.types and self.types[full] is not cls:
+            raise PluginError(f"plugin '{plugin}' registers two types named {full}")
+        # the first plugin that registers a class names it
+        if not cls.__dict__.get("type_name"):
+            cls.type_name = full
+            cls.plugin_name = plugin
+        self.types[full] = cls
+        return full
+
+    def _add_service(self, cls: Any, plugin: str, full: str | None = None) -> str:
+        from hepreco.core.service import Service
+
+        if not (isinstance(cls, type) and issubclass(cls, Service)):
+            msg = f"plugin '{plugin}' hook hepreco_services() returned {cls!r}, not a Service subclass"
+            raise PluginError(msg)
+        full = full or f"{plugin}.{cls.__name__}"
+        if not cls.__dict__.get("type_name"):
+            cls.type_name = full
+        self.service_types[full] = cls
+        return full
+
     def _collect(self, obj: Any, info: PluginInfo) -> None:
         for hook, kinds, target in (
             ("hepreco_sources", ("source",), info.sources),
             ("hepreco_modules", ("producer", "filter", "analyzer", "output"), info.modules),
         ):
             for cls in self._call(obj, hook, info) or []:
-                kind = module_kind(cls)
-                if kind not in kinds:
-                    msg = (
-                        f"plugin '{info.name}' hook {hook}() returned {cls!r}, which is not a "
-                        f"{' or '.join(k.capitalize() for k in kinds)} subclass"
-                    )
-                    raise PluginError(msg)
-                ensure_config_base(cls)
-                full = f"{info.name}.{cls.__name__}"
-                if full in self.types and self.types[full] is not cls:
-                    raise PluginError(f"plugin '{info.name}' registers two types named {full}")
-                # the first plugin that registers a class names it
-                if not cls.__dict__.get("type_name"):
-                    cls.type_name = full
-                    cls.plugin_name = info.name
-                self.types[full] = cls
-                target.append(full)
-        from hepreco.core.service import Service
-
+                if isinstance(cls, str):  # imported when a job uses it: registration stays cheap
+                    full = self._lazy_name(info, hook, cls)
+                    if full in self.types or full in self.lazy:
+                        raise PluginError(f"plugin '{info.name}' registers two types named {full}")
+                    self.lazy[full] = (cls, kinds, info.name)
+                    target.append(full)
+                    continue
+                target.append(self._add_type(cls, kinds, hook, info.name))
         for cls in self._call(obj, "hepreco_services", info) or []:
-            if not (isinstance(cls, type) and issubclass(cls, Service)):
-                msg = f"plugin '{info.name}' hook hepreco_services() returned {cls!r}, not a Service subclass"
-                raise PluginError(msg)
-            full = f"{info.name}.{cls.__name__}"
-            if not cls.__dict__.get("type_name"):
-                cls.type_name = full
-            self.service_types[full] = cls
-            info.services.append(full)
+            if isinstance(cls, str):
+                full = self._lazy_name(info, "hepreco_services", cls)
+                self.lazy_services[full] = (cls, ("service",), info.name)
+                info.services.append(full)
+                continue
+            info.services.append(self._add_service(cls, info.name))
         for model in self._call(obj, "hepreco_models", info) or []:
             mname = getattr(model, "name", None) or getattr(model, "__name__", None) or str(model)
             if mname in self.models and self.models[mname] is not model:
@@ -274,8 +304,68 @@ class Registry:
             self.checkpoint_owner[cname] = info.name
 
     # --- lookup -------------------------------------------------------------------------------
+    def load_lazy(self, full: str) -> None:
+        """Import a type registered by name (``"package.module:Class"``) and register the class."""
+        import importlib
+
+        services = full in self.lazy_services
+        table = self.lazy_services if services else self.lazy
+        entry = table.get(full)
+        if entry is None:
+            return
+        spec, kinds, plugin = entry
+        modpath, _, clsname = spec.partition(":")
+        try:
+            cls = getattr(importlib.import_module(modpath), clsname)
+        except Exception as err:
+            msg = f"plugin '{plugin}': type {full} ({spec}) failed to import: {_short_error(err)}"
+            raise PluginError(msg) from err
+        del table[full]
+        if services:
+            self._add_service(cls, plugin, full)
+        else:
+            self._add_type(cls, kinds, "hepreco_modules" if "source" not in kinds else "hepreco_sources", plugin, full)
+
+    def load_all(self) -> None:
+        """Import every type registered by name (``hepreco describe``, documentation tools)."""
+        for full in [*self.lazy, *self.lazy_services]:
+            self.load_lazy(full)
+
+    def lazy_doc(self, full: str) -> tuple[str, str]:
+        """``(kind, first docstring line)`` of a type registered by name, read from its source file without
+        importing it (``hepreco list`` stays fast)."""
+        import ast
+        import importlib.util
+
+        entry = self.lazy.get(full) or self.lazy_services.get(full)
+        if entry is None:
+            return "", ""
+        spec, kinds, _plugin = entry
+        modpath, _, clsname = spec.partition(":")
+        kind = kinds[0] if len(kinds) == 1 else "module"
+        try:
+            found = importlib.util.find_spec(modpath)
+            tree = ast.parse(Path(found.origin).read_text()) if found and found.origin else None
+        except (ImportError, OSError, SyntaxError, ValueError):
+            return kind, ""
+        for node in tree.body if tree is not None else []:
+            if isinstance(node, ast.ClassDef) and node.name == clsname:
+                bases = {getattr(b, "attr", getattr(b, "id", "")) for b in node.bases}
+                for k in ("Producer", "Filter", "Analyzer", "Output", "Source"):
+                    if k in bases or f"Generator{k}" in bases:
+                        kind = k.lower()
+                doc = ast.get_docstring(node) or ""
+                return kind, doc.strip().splitlines()[0] if doc.strip() else ""
+        return kind, ""
+
     def _lookup(self, name: str, table: dict[str, type], what: str, kinds: Iterable[str] | None) -> type:
         kinds = tuple(kinds) if kinds is not None else None
+        lazy = self.lazy_services if what == "service" else self.lazy
+        if name in lazy:
+            self.load_lazy(name)
+        elif "." not in name:
+            for full in [k for k in lazy if k.split(".", 1)[1] == name]:
+                self.load_lazy(full)
 
         def ok(cls: type) -> bool:
             return kinds is None or module_kind(cls) in kinds or what == "service"
@@ -291,7 +381,7 @@ class Registry:
                     ", ".join(candidates)
                 )
                 raise TypeLookupError(msg)
-        choices = [k for k, c in table.items() if ok(c)]
+        choices = [k for k, c in table.items() if ok(c)] + list(lazy)
         bare = [k.split(".", 1)[1] for k in choices]
         if name in table:  # exists, wrong kind
             cls = table[name]
@@ -320,7 +410,10 @@ class Registry:
 
     def type_names(self, *, kinds: Iterable[str] | None = None) -> list[str]:
         kinds = tuple(kinds) if kinds is not None else None
-        return sorted(k for k, c in self.types.items() if kinds is None or module_kind(c) in kinds)
+        if kinds is not None:
+            self.load_all()
+        names = [k for k, c in self.types.items() if kinds is None or module_kind(c) in kinds]
+        return sorted(names + ([] if kinds is not None else list(self.lazy)))
 
     def failed(self) -> list[PluginInfo]:
         return [p for p in self.plugins.values() if not p.ok]

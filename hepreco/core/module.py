@@ -121,8 +121,10 @@ class Module:
     def check(self) -> list[tuple[str, str]]:
         """Problems the config's values cause that only the inputs reveal, found before the first event (``hepreco
         validate`` too): ``(parameter, message)`` each, reported as config errors. Called after the source has
-        opened its files; the default finds none. Keep it cheap: no event is read."""
-        return []
+        opened its files. Keep it cheap: no event is read. The default asks the next class of the module's
+        bases (a mixin such as ``hepreco.ml.TorchInference`` checks its checkpoint), else finds none."""
+        nxt = getattr(super(), "check", None)
+        return list(nxt()) if callable(nxt) else []
 
     def output_files(self) -> list[tuple[str, Path]]:
         """The files this module will write, as ``(parameter, path)``: the framework checks them before the

@@ -7,7 +7,6 @@ import pytest
 import torch
 
 import hepreco
-from hepreco import ModuleError
 from hepreco.ml import (
     InferenceOOM,
     InferenceSettings,
@@ -110,8 +109,9 @@ def test_a_model_loads_once_per_process(registry):
         },
         "paths": {"p": ["t", "a"]},
     }
-    with pytest.raises(
-        ModuleError, match=r"module 'a'.*begin_job.*is for model 'toy-linear', but 'oom-net' is expected \(module 'a'\)"
+    with pytest.raises(  # before the first event (TorchInference.check), naming the key
+        hepreco.ConfigError,
+        match=r"modules\.a\.weights.*is for model 'toy-linear', but 'oom-net' is expected \(module 'a'\)",
     ):
         hepreco.run(job)
 

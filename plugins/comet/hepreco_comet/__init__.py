@@ -13,8 +13,23 @@ The hepreco modules (``comet.CDCSimSource``, ``comet.HitImager``, ``comet.HitCla
 
 from __future__ import annotations
 
+import importlib
+from typing import Any
+
 from hepreco_comet._version import __version__
-from hepreco_comet.geometry import CDCGeometry
-from hepreco_comet.simulation import ORIGINS, SimParameters, simulate
 
 __all__ = ["ORIGINS", "CDCGeometry", "SimParameters", "__version__", "simulate"]
+
+# imported on first use, so that importing the package (the plugin's registration does) loads no numba
+_LAZY = {
+    "CDCGeometry": "hepreco_comet.geometry",
+    "ORIGINS": "hepreco_comet.simulation",
+    "SimParameters": "hepreco_comet.simulation",
+    "simulate": "hepreco_comet.simulation",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'hepreco_comet' has no attribute {name!r}")

@@ -14,15 +14,13 @@ import numpy as np
 
 import hepreco
 from hepreco import InputTag
-from hepreco.ml import InputSpec, LightGBMModel, LightGBMParams, ModelSpec
 from hepreco_comet._hits import flat_hits
 from hepreco_comet.geometry import CDCGeometry
+from hepreco_comet.models import FEATURES, GBDT
 from hepreco_comet.service import geometry_from
 
 __all__ = ["FEATURES", "GBDT", "HitFeatures", "hit_features"]
 
-#: the feature columns, in order
-FEATURES = ("edep", "drift_time", "layer", "edep_left", "drift_time_left", "edep_right", "drift_time_right")
 NO_HIT_TIME = -1.0
 
 
@@ -89,14 +87,3 @@ class HitFeatures(hepreco.Producer):
         self.geometry.check_wires(flat["wire"])
         f = hit_features(offsets, flat["wire"], flat["drift_time"], flat["edep"], self.geometry)
         events.put("features", ak.unflatten(f, np.diff(offsets)))
-
-
-GBDT = ModelSpec(
-    name="comet-gbdt",
-    build=LightGBMModel,
-    hparams=LightGBMParams,
-    kind="trainable",
-    inputs={"features": InputSpec(shape=(len(FEATURES),), doc="comet.HitFeatures: " + ", ".join(FEATURES))},
-    task="binary",
-    doc="the COMET TDR's GBDT hit classifier: a hit's and its two neighbours' deposit and time (LightGBM)",
-)

@@ -6,20 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import hepreco
-from hepreco_comet.dncnn import DNCNN, DNCNN_DENOISER
-from hepreco_comet.dncnn_classifier import DnCNNHitClassifier
-from hepreco_comet.event_display import EventDisplay
-from hepreco_comet.gbdt import GBDT, HitFeatures
-from hepreco_comet.gbdt_classifier import GBDTHitClassifier
-from hepreco_comet.helix_fit import HelixFit
-from hepreco_comet.hit_imager import HitImager
-from hepreco_comet.hit_metrics import HitClassificationMetrics
-from hepreco_comet.momentum_resolution import MomentumResolution
-from hepreco_comet.service import CDCGeometry
-from hepreco_comet.signal_image import SignalImage
-from hepreco_comet.sim_validation import SimValidation
-from hepreco_comet.source import CDCSimSource
-from hepreco_comet.turn1 import TURN1, Turn1Extractor
 
 __all__ = ["hepreco_builtin_checkpoints", "hepreco_models", "hepreco_modules", "hepreco_services", "hepreco_sources"]
 
@@ -27,24 +13,27 @@ CHECKPOINTS = Path(__file__).parent / "checkpoints"
 
 
 @hepreco.hookimpl
-def hepreco_modules() -> list[type]:
+def hepreco_modules() -> list[str]:
+    """The modules, by name: each file is imported (with numba, torch...) only when a job uses its module."""
     return [
-        HitImager,
-        HitClassificationMetrics,
-        SimValidation,
-        SignalImage,
-        HitFeatures,
-        DnCNNHitClassifier,
-        GBDTHitClassifier,
-        HelixFit,
-        MomentumResolution,
-        Turn1Extractor,
-        EventDisplay,
+        "hepreco_comet.hit_imager:HitImager",
+        "hepreco_comet.hit_metrics:HitClassificationMetrics",
+        "hepreco_comet.sim_validation:SimValidation",
+        "hepreco_comet.signal_image:SignalImage",
+        "hepreco_comet.gbdt:HitFeatures",
+        "hepreco_comet.dncnn_classifier:DnCNNHitClassifier",
+        "hepreco_comet.gbdt_classifier:GBDTHitClassifier",
+        "hepreco_comet.helix_fit:HelixFit",
+        "hepreco_comet.momentum_resolution:MomentumResolution",
+        "hepreco_comet.turn1:Turn1Extractor",
+        "hepreco_comet.event_display:EventDisplay",
     ]
 
 
 @hepreco.hookimpl
 def hepreco_models() -> list[object]:
+    from hepreco_comet.models import DNCNN, DNCNN_DENOISER, GBDT, TURN1  # specs only: no numba, no torch
+
     return [DNCNN, DNCNN_DENOISER, GBDT, TURN1]
 
 
@@ -58,10 +47,10 @@ def hepreco_builtin_checkpoints() -> dict[str, str]:
 
 
 @hepreco.hookimpl
-def hepreco_sources() -> list[type]:
-    return [CDCSimSource]
+def hepreco_sources() -> list[str]:
+    return ["hepreco_comet.source:CDCSimSource"]
 
 
 @hepreco.hookimpl
-def hepreco_services() -> list[type]:
-    return [CDCGeometry]
+def hepreco_services() -> list[str]:
+    return ["hepreco_comet.service:CDCGeometry"]

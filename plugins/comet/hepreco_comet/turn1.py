@@ -21,11 +21,12 @@ from pydantic import Field
 
 import hepreco
 from hepreco import InputTag
-from hepreco.ml import InputSpec, ModelSpec, TorchInference
+from hepreco.ml import TorchInference
 from hepreco_comet._hits import flat_hits
-from hepreco_comet.dncnn import DnCNNParams, _body, image_shape
+from hepreco_comet.dncnn import _body, image_shape
 from hepreco_comet.dncnn_classifier import load_for_layout
 from hepreco_comet.imager import pixels_to_hits
+from hepreco_comet.models import TURN1, Turn1Params, turn1_inputs
 
 if TYPE_CHECKING:
     import torch
@@ -33,23 +34,6 @@ if TYPE_CHECKING:
 __all__ = ["TURN1", "Turn1Extractor", "Turn1Params", "build", "turn1_inputs"]
 
 CLASSES = ("background", "turn-1", "turn>1")
-
-
-class Turn1Params(DnCNNParams):
-    """Hyper-parameters of the turn-1 extractor: the DnCNN body's (the talk's 17 x 64 by default; the
-    shipped checkpoint is smaller, see the plugin README) and its layout. ``pretrained`` starts the body
-    from a ``comet-dncnn`` hit-classifier checkpoint of the same depth, width and layout."""
-
-
-def turn1_inputs(hp: Turn1Params) -> dict[str, InputSpec]:
-    """The one input: ``image``, the 2-channel image of the hits the hit classifier kept, in [0, 1]."""
-    h, w = image_shape(hp)
-    return {
-        "image": InputSpec(
-            shape=(2, h, w),
-            doc=f"comet.HitImager image of the kept hits (select: the hit classifier's selected), layout {hp.layout}",
-        )
-    }
 
 
 def build(hp: Turn1Params) -> torch.nn.Module:
@@ -103,16 +87,6 @@ def _load_body(net: torch.nn.Module, hp: Turn1Params) -> None:
     net.body.load_state_dict(
         {k.removeprefix("denoiser.body."): v for k, v in state.items() if k.startswith("denoiser.body.")}
     )
-
-
-TURN1 = ModelSpec(
-    name="comet-turn1",
-    build="hepreco_comet.turn1:build",
-    hparams=Turn1Params,
-    inputs=turn1_inputs,
-    task="multiclass",
-    doc="the COMET talk's turn-1 extractor: per-pixel background / first-turn / later-turn classes of the kept hits",
-)
 
 
 class Turn1Extractor(hepreco.Producer, TorchInference):
