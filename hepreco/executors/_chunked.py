@@ -268,6 +268,64 @@ def _run_pending(
     return backend.teardown(job.job_id)
 
 
+#: chunks each worker gets when the chunk size is chosen for the workers (so that they finish together)
+CHUNKS_PER_WORKER = 4
+
+
+def _worker_count(executor: Executor) -> int:
+    return int(getattr(executor, "n_workers", None) or getattr(executor, "workers", None) or 1)
+
+
+def split_for_workers(chunks: list[Chunk], workers: int, source: Any) -> list[Chunk]:
+    """``chunks`` split into entry ranges so that ``workers`` get about ``CHUNKS_PER_WORKER`` chunks each
+    (a single file no longer runs on one worker while the others idle); a chunk is never cut below the
+    source's batch size nor below 1000 entries (10 000 when the source chooses its batches by bytes): a small
+    job is not worth cutting."""
+    known = [c for c in chunks if c.stop >= 0]
+    total = sum(len(c) for c in known)
+    if total <= 0 or len(chunks) >= workers * CHUNKS_PER_WORKER:
+        return chunks
+    cfg = getattr(source, "config", None)
+    batch = int(getattr(cfg, "batch_size", 10_000) or 10_000)
+    if cfg is not None and "batch_size" not in cfg.model_fields_set and hasattr(cfg, "batch_bytes"):
+        batch = 10_000
+    size = max(-(-total // (workers * CHUNKS_PER_WORKER)), batch, 1000)
+    out: list[Chunk] = []
+    for c in chunks:
+        if c.stop < 0 or len(c) <= size:
+            out.append(c)
+            continue
+        pieces = -(-len(c) // size)
+        step = -(-len(c) // pieces)  # equal pieces
+        out.extend(Chunk(a, min(a + step, c.stop), c.file) for a in range(c.start, c.stop, step))
+    return out
+
+
+def _journal_chunks(executor: Executor, planned: list[Chunk]) -> list[Chunk] | None:
+    """The chunks an existing journal recorded, when they cover exactly the entries planned now: a job resumed
+    with another number of workers keeps the chunking it started with."""
+    import json
+
+    if executor.journal is None:
+        return None
+    meta = Path(executor.journal) / "journal.json"
+    try:
+        recorded = [Chunk(int(a), int(b), f) for f, a, b in json.loads(meta.read_text())["chunks"]]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+    def cover(chunks: list[Chunk]) -> list[tuple[str | None, int, int]]:
+        merged: list[tuple[str | None, int, int]] = []
+        for c in chunks:
+            if merged and merged[-1][0] == c.file and merged[-1][2] == c.start:
+                merged[-1] = (c.file, merged[-1][1], c.stop)
+            else:
+                merged.append((c.file, c.start, c.stop))
+        return merged
+
+    return recorded if cover(recorded) == cover(planned) else None
+
+
 def remove_stale_workdirs(base: Path | None = None) -> list[Path]:
     """Remove the per-chunk folders (``hepreco-PID-...``, ``hepreco-workers-PID-...``) that jobs whose client
     was killed left in ``base`` (default: the temporary folder); returns what was removed."""
@@ -313,9 +371,19 @@ def run_chunked(executor: Executor, backend: Backend, plan: JobPlan, *, report: 
             lambda: plan_chunks(src, chunk_size=executor.chunk_size, limit=limit),
             None,
         )
+        workers = _worker_count(executor)
+        # not with --skip-bad-files: its unit (a file that breaks is skipped whole) must not depend on the workers
+        if executor.chunk_size is None and workers > 1 and not getattr(src.config, "skip_bad_files", False):
+            chunks = _journal_chunks(executor, chunks) or split_for_workers(chunks, workers, src)
         job.chunks = [[c.file, c.start, c.stop] for c in chunks]
         rep.chunks = len(chunks)
         log.info("job '%s': %d chunks on %s", job.process, len(chunks), executor.label)
+        if 0 < len(chunks) < workers and not job.quiet:
+            print(
+                f"hepreco: {len(chunks)} chunk{'s' if len(chunks) != 1 else ''} for {workers} workers: "
+                f"{workers - len(chunks)} will idle (a job this small does not gain from more workers)",
+                file=sys.stderr,
+            )
         if executor.journal is not None:
             t0 = time.perf_counter()
             journal = Journal(executor.journal, job.config.data, chunks, code=plugin_code(plan))

@@ -59,6 +59,10 @@ class _FileSourceConfig(Source.Config):
     report and the outputs' provenance (``--skip-bad-files``). The job fails only if no file is readable."""
     first: int = Field(0, ge=0)
     """Skip this many entries first (counted over all files, in order)."""
+    batch_bytes: int = Field(100_000_000, gt=0)
+    """Without ``batch_size``, a batch holds as many entries as fit in this many bytes of the branches
+    (columns) the job reads, uncompressed (uproot's ``step_size="100 MB"``): hundreds of thousands of small
+    events, hundreds of large images. Set ``batch_size`` to fix the number of entries instead."""
     chunk_entries: int | None = Field(None, gt=0)
     """Split each file into units of work of at most this many entries (default: one per file)."""
     run_branch: str | None = "auto"
@@ -147,6 +151,14 @@ class FileSource(Source):
                 )
             ]
         return []
+
+    def entries_per_batch(self, bytes_per_entry: float) -> int:
+        """Entries per batch: ``batch_size`` when the config sets it, else as many as fit in ``batch_bytes``
+        for entries of ``bytes_per_entry`` bytes (at least 1000, at most 10 million)."""
+        if "batch_size" in self.config.model_fields_set or bytes_per_entry <= 0:
+            return int(self.config.batch_size)
+        n = int(self.config.batch_bytes // max(bytes_per_entry, 1.0))
+        return max(1000, min(n, 10_000_000))
 
     def input_files(self) -> list[tuple[str, Path]]:
         """The local input files (globs expanded), as ``("files", path)``."""

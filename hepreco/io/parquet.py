@@ -102,7 +102,8 @@ class ParquetSource(FileSource):
                     msg += f" (the first file, {reference.path}, has it)"
                 raise NotInFile(msg)
         sizes = [pf.metadata.row_group(i).num_rows for i in range(pf.metadata.num_row_groups)]
-        return FileInfo(index, path, int(pf.metadata.num_rows), doc, {"row_groups": sizes})
+        extra: dict[str, Any] = {"row_groups": sizes, "bytes_per_entry": _bytes_per_row(pf, set(self._read))}
+        return FileInfo(index, path, int(pf.metadata.num_rows), doc, extra)
 
     def _make_plan(self, names: list[str], path: str, doc: dict[str, Any] | None = None) -> None:
         cfg = self.config
@@ -147,7 +148,7 @@ class ParquetSource(FileSource):
 
     def _read_range(self, info: FileInfo, start: int, stop: int) -> Iterator[SourceBatch]:
         pf = _open_parquet(info.path)
-        size = int(self.config.batch_size)
+        size = self.entries_per_batch(float(info.extra.get("bytes_per_entry", 0.0)))
         first = 0
         for rg, rows in enumerate(info.extra["row_groups"]):
             lo, hi = max(start, first), min(stop, first + rows)
@@ -181,6 +182,22 @@ def _assemble(layout: ProductLayout, columns: dict[str, Any], where: str) -> ak.
         array = ak.zip({f: columns[c] for f, c in layout.fields.items()}, depth_limit=2)
         return ak.with_name(array, layout.record_name) if layout.record_name else array
     return assemble(layout, columns, where)
+
+
+def _bytes_per_row(pf: Any, columns: set[str]) -> float:
+    """Uncompressed bytes per row of ``columns`` (leaf columns under them included), from the footer."""
+    meta = pf.metadata
+    rows = meta.num_rows
+    if rows <= 0 or not columns:
+        return 0.0
+    total = 0
+    for rg in range(meta.num_row_groups):
+        group = meta.row_group(rg)
+        for c in range(group.num_columns):
+            col = group.column(c)
+            if col.path_in_schema.split(".")[0] in columns:
+                total += col.total_uncompressed_size
+    return total / rows
 
 
 def _flat_columns(layout: dict[str, Any]) -> list[str]:

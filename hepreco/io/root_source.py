@@ -154,7 +154,21 @@ class RootSource(FileSource):
                     self.job.input_tree = tname.rsplit("/", 1)[-1]
                 self._make_plan(tree, path, tname, doc, ntuple)
             self._check(tree, path, tname, ntuple, reference)
-            return FileInfo(index, path, int(tree.num_entries), doc, {"tree": tname})
+            extra: dict[str, Any] = {"tree": tname, "bytes_per_entry": self._bytes_per_entry(tree, ntuple)}
+            return FileInfo(index, path, int(tree.num_entries), doc, extra)
+
+    def _bytes_per_entry(self, tree: Any, ntuple: bool) -> float:
+        """Uncompressed bytes per entry of the branches the job reads (0 when unknown: an RNTuple's size is
+        estimated from its compressed size)."""
+        entries = int(tree.num_entries)
+        if entries <= 0 or not self._read:
+            return 0.0
+        try:
+            if ntuple:
+                return 3.0 * float(tree.file.source.num_bytes or 0) / entries  # ~3x compression, whole file
+            return float(sum(tree[b].uncompressed_bytes for b in self._read)) / entries
+        except Exception:  # a size uproot cannot tell: fall back to batch_size
+            return 0.0
 
     def _keys(self, tree: Any, ntuple: bool) -> list[str]:
         return list(tree.keys()) if ntuple else list(tree.keys(recursive=True, full_paths=True))
@@ -383,7 +397,7 @@ class RootSource(FileSource):
     # --- reading ---------------------------------------------------------------------------------
     def _read_range(self, info: FileInfo, start: int, stop: int) -> Iterator[SourceBatch]:
         cfg = self.config
-        step: int | str = cfg.step_size or int(cfg.batch_size)
+        step: int | str = cfg.step_size or self.entries_per_batch(float(info.extra.get("bytes_per_entry", 0.0)))
         tname = info.extra.get("tree") or self._tree_name
         where = f"{info.path}: tree '{tname}'"
         with open_root(info.path) as f:
