@@ -3,12 +3,8 @@ separate progress/report switches, art's -s/-o/--nskip, SIGTERM like Ctrl-C, a c
 
 from __future__ import annotations
 
-import json
-import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import uproot
@@ -95,36 +91,6 @@ def test_output_shortcut_refuses_when_ambiguous(tmp_path, capsys):
     job.write_text(yaml.safe_dump(cfg))
     assert main(["run", str(job), "-q", "-o", "x.root"]) == 2
     assert "2 file outputs (out, out2)" in capsys.readouterr().err
-
-
-def test_sigterm_ends_like_ctrl_c_and_leaves_no_temporary_file(tmp_path):
-    job = write_job(tmp_path, events=400, slow=0.2)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "hepreco", "run", str(job), "-q"],
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    deadline = time.time() + 60
-    while not [p for p in tmp_path.iterdir() if ".hepreco-tmp" in p.name] and time.time() < deadline:
-        time.sleep(0.05)
-    assert proc.poll() is None, proc.communicate()
-    os.kill(proc.pid, signal.SIGTERM)
-    _out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 143, err
-    assert "terminated" in err
-    left = sorted(p.name for p in tmp_path.iterdir())
-    assert left == ["job.yaml"], left
-
-
-def test_a_closed_stdout_neither_crashes_nor_skips_the_report(tmp_path):
-    job = write_job(tmp_path)
-    cmd = f"{sys.executable} -m hepreco run {job} --report {tmp_path / 'r.json'} | head -1"
-    res = subprocess.run(["bash", "-c", f"set -o pipefail; {cmd}"], cwd=tmp_path, capture_output=True, text=True)
-    assert "Traceback" not in res.stderr, res.stderr
-    assert json.loads((tmp_path / "r.json").read_text())["events"] == 40
-    assert (tmp_path / "out.root").exists()
 
 
 def test_bash_completion_completes_commands_and_options(capsys):
