@@ -24,12 +24,12 @@ __all__ = [
 _U1 = np.uint64(1)
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True)
 def _rotl(x: np.uint64, k: int) -> np.uint64:
     return (x << np.uint64(k)) | (x >> np.uint64(64 - k))
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True)
 def _splitmix_next(x: np.uint64) -> tuple[np.uint64, np.uint64]:
     x = x + np.uint64(0x9E3779B97F4A7C15)
     z = x
@@ -48,7 +48,7 @@ def rng_new(seed: np.uint64) -> np.ndarray:
     return s
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True)
 def _next(s: np.ndarray) -> np.uint64:
     result = _rotl(s[1] * np.uint64(5), 7) * np.uint64(9)
     t = s[1] << np.uint64(17)
@@ -61,13 +61,13 @@ def _next(s: np.ndarray) -> np.uint64:
     return result
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True)
 def rng_uniform(s: np.ndarray) -> float:
     """Uniform in [0, 1) with 53 random bits."""
     return float(_next(s) >> np.uint64(11)) * (1.0 / 9007199254740992.0)
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True)
 def rng_normal(s: np.ndarray) -> float:
     """Standard normal (Box-Muller, one of the pair)."""
     u1 = 1.0 - rng_uniform(s)
@@ -75,7 +75,7 @@ def rng_normal(s: np.ndarray) -> float:
     return math.sqrt(-2.0 * math.log(u1)) * math.cos(2.0 * math.pi * u2)
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True)
 def rng_exponential(s: np.ndarray) -> float:
     """Standard exponential (mean 1)."""
     return -math.log(1.0 - rng_uniform(s))
