@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
 import sys
+import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -47,3 +51,38 @@ def root_files() -> Path:
     if not ROOT_FILES.is_dir():
         pytest.skip(f"the real ROOT files are not here ({ROOT_FILES}); they ship with the project's shared/ folder")
     return ROOT_FILES
+
+
+_PRELUDE = """
+import json, sys, warnings
+try:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import ROOT
+except Exception as err:
+    print("cannot import ROOT:", err, file=sys.stderr)
+    sys.exit(77)
+ROOT.gROOT.SetBatch(True)
+RESULT = {}
+"""
+
+
+def _run_root(body: str, timeout: float = 300) -> dict[str, Any]:
+    """Run ``body`` (Python using ROOT, filling the dict RESULT) in a subprocess; return RESULT."""
+    code = _PRELUDE + textwrap.dedent(body) + "\nprint('@@RESULT@@' + json.dumps(RESULT))\n"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout)
+    if proc.returncode == 77:
+        pytest.skip(f"ROOT does not import here: {proc.stderr.strip()}")
+    if proc.returncode != 0:
+        pytest.fail(
+            f"the ROOT subprocess failed (exit {proc.returncode}):\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}"
+        )
+    line = next(x for x in proc.stdout.splitlines() if x.startswith("@@RESULT@@"))
+    return json.loads(line.removeprefix("@@RESULT@@"))
+
+
+@pytest.fixture(scope="session")
+def run_root():
+    """``run_root(body) -> RESULT``: run Python code that uses CERN ROOT (filling the dict ``RESULT``) in a
+    subprocess (ROOT takes seconds to start, and a crash in it must not take the test session along)."""
+    return _run_root

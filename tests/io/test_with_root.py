@@ -7,10 +7,7 @@ not take the test session with it."""
 from __future__ import annotations
 
 import importlib.util
-import json
-import subprocess
 import sys
-import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -29,33 +26,6 @@ pytestmark = [
         importlib.util.find_spec("ROOT") is None, reason="CERN ROOT is not installed (pip install root)"
     ),
 ]
-
-_PRELUDE = """
-import json, sys, warnings
-try:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        import ROOT
-except Exception as err:
-    print("cannot import ROOT:", err, file=sys.stderr)
-    sys.exit(77)
-ROOT.gROOT.SetBatch(True)
-RESULT = {}
-"""
-
-
-def run_root(body: str, timeout: float = 300) -> dict[str, Any]:
-    """Run ``body`` (Python using ROOT, filling the dict RESULT) in a subprocess; return RESULT."""
-    code = _PRELUDE + textwrap.dedent(body) + "\nprint('@@RESULT@@' + json.dumps(RESULT))\n"
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout)
-    if proc.returncode == 77:
-        pytest.skip(f"ROOT does not import here: {proc.stderr.strip()}")
-    if proc.returncode != 0:
-        pytest.fail(
-            f"the ROOT subprocess failed (exit {proc.returncode}):\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}"
-        )
-    line = next(x for x in proc.stdout.splitlines() if x.startswith("@@RESULT@@"))
-    return json.loads(line.removeprefix("@@RESULT@@"))
 
 
 # --- hepreco writes, ROOT reads ---------------------------------------------------------------------
@@ -122,7 +92,7 @@ def written(tmp_path_factory) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def root_saw(written) -> dict[str, Any]:
+def root_saw(written, run_root) -> dict[str, Any]:
     d = written["dir"]
     return run_root(
         f"""
@@ -217,7 +187,7 @@ def test_root_reads_the_rntuple(written, root_saw):
     ]
 
 
-def test_root_reads_the_histograms(written, root_saw):
+def test_root_reads_the_histograms(written, root_saw, run_root):
     hx = root_saw["hx"]
     assert hx["class"] == "TH1D" and hx["title"] == "x per event" and hx["xtitle"] == "x [cm]"
     assert hx["values"] == written["hx"]
@@ -227,7 +197,7 @@ def test_root_reads_the_histograms(written, root_saw):
 
 # --- ROOT writes, hepreco reads -------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def root_wrote(tmp_path_factory) -> dict[str, Any]:
+def root_wrote(tmp_path_factory, run_root) -> dict[str, Any]:
     d = tmp_path_factory.mktemp("rootmade")
     result = run_root(
         f"""
@@ -359,7 +329,7 @@ def test_a_branch_of_an_unsupported_type_is_named(root_wrote, tmp_path):
     assert r.events == 5 and uproot.open(tmp_path / "o.root")["events"]["num"].array().tolist() == [0, 1, 2, 3, 4]
 
 
-def test_root_reads_a_file_hepreco_made_from_a_file_root_made(root_wrote, tmp_path):
+def test_root_reads_a_file_hepreco_made_from_a_file_root_made(root_wrote, tmp_path, run_root):
     """The whole circle: ROOT -> hepreco (RootSource, RootOutput) -> ROOT."""
     out = tmp_path / "circle.root"
     hepreco.run(

@@ -6,12 +6,7 @@ ROOT runs in a subprocess: it takes seconds to start and a crash in it must not 
 from __future__ import annotations
 
 import importlib.util
-import json
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
-from typing import Any
 
 import hist
 import numpy as np
@@ -30,35 +25,8 @@ pytestmark = [
     ),
 ]
 
-_PRELUDE = """
-import json, sys, warnings
-try:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        import ROOT
-except Exception as err:
-    print("cannot import ROOT:", err, file=sys.stderr)
-    sys.exit(77)
-ROOT.gROOT.SetBatch(True)
-RESULT = {}
-"""
 
-
-def run_root(body: str, timeout: float = 300) -> dict[str, Any]:
-    """Run ``body`` (Python using ROOT, filling the dict RESULT) in a subprocess; return RESULT."""
-    code = _PRELUDE + textwrap.dedent(body) + "\nprint('@@RESULT@@' + json.dumps(RESULT))\n"
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout)
-    if proc.returncode == 77:
-        pytest.skip(f"ROOT does not import here: {proc.stderr.strip()}")
-    if proc.returncode != 0:
-        pytest.fail(
-            f"the ROOT subprocess failed (exit {proc.returncode}):\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}"
-        )
-    line = next(x for x in proc.stdout.splitlines() if x.startswith("@@RESULT@@"))
-    return json.loads(line.removeprefix("@@RESULT@@"))
-
-
-def test_0010_root_reads_weighted_errors_and_result_graphs(tmp_path, toy_plugin):
+def test_0010_root_reads_weighted_errors_and_result_graphs(tmp_path, toy_plugin, run_root):
     # a weighted HistFill and a BinaryMetrics in one job
     cfg = {
         "process": "root10",
