@@ -31,8 +31,10 @@ def hepreco_models() -> list[object]:
 
 @hepreco.hookimpl
 def hepreco_builtin_checkpoints() -> dict[str, str]:
-    """The checkpoint shipped in ``checkpoints/``: ``builtin:lartpc-unet``."""
-    return {"lartpc-unet": str(CHECKPOINTS / "lartpc-unet")}
+    """The checkpoints shipped in ``checkpoints/``: ``builtin:lartpc-unet`` (8 filters, 128 x 128 tiles, trained
+    on one CPU core) and ``builtin:lartpc-unet-pandora`` (Pandora's size: 16 filters, 256 x 256 tiles, trained on
+    a GPU by ``examples/lartpc/gpu_recipe.sh``)."""
+    return {name: str(CHECKPOINTS / name) for name in ("lartpc-unet", "lartpc-unet-pandora")}
 
 
 @hepreco.hookimpl
