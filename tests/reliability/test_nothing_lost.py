@@ -18,6 +18,20 @@ from hepreco.cli import main
 TOY = Path(__file__).resolve().parents[1] / "data" / "toyplugin.py"
 
 
+@pytest.fixture
+def own_registry():
+    """A registry of its own for tests that load extra plugin files (copies of the toy plugin), so that the
+    process-wide one keeps 'Numbers' unambiguous for the tests after."""
+    import hepreco.plugins as plugins
+
+    saved = plugins._DEFAULT
+    plugins._DEFAULT = plugins.Registry.default()
+    try:
+        yield plugins._DEFAULT
+    finally:
+        plugins._DEFAULT = saved
+
+
 def toy_job(tmp_path: Path, **modules) -> dict:
     return {
         "process": "rel",
@@ -98,7 +112,7 @@ def test_keep_patterns_that_match_nothing_warn_and_keeping_nothing_fails(tmp_pat
         hepreco.run(cfg)
 
 
-def test_a_journal_refuses_to_resume_after_the_plugin_code_changed(tmp_path):
+def test_a_journal_refuses_to_resume_after_the_plugin_code_changed(tmp_path, own_registry):
     plugin = tmp_path / "myplug.py"
     source = TOY.read_text().replace('PLUGIN_NAME = "toy"', 'PLUGIN_NAME = "myplug"')
     plugin.write_text(source)
@@ -114,7 +128,7 @@ def test_a_journal_refuses_to_resume_after_the_plugin_code_changed(tmp_path):
         hepreco.run(cfg, executor={"kind": "inline", "journal": journal, "chunk_size": 5})
 
 
-def test_two_plugin_files_of_one_name_get_a_clear_message(tmp_path):
+def test_two_plugin_files_of_one_name_get_a_clear_message(tmp_path, own_registry):
     a, b = tmp_path / "a", tmp_path / "b"
     a.mkdir(), b.mkdir()
     source = TOY.read_text().replace('PLUGIN_NAME = "toy"', "")
