@@ -15,27 +15,74 @@ The public API is what this module exports (``__all__``); everything else is int
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from hepreco._version import __version__
-from hepreco.core.events import EventIDs, Events
-from hepreco.core.inputtag import InputTag
-from hepreco.core.job import JobContext, JobResult
-from hepreco.core.module import (
-    Analyzer,
-    Chunk,
-    Filter,
-    GeneratorSource,
-    Module,
-    ModuleConfig,
-    Output,
-    Producer,
-    Source,
-    SourceBatch,
-)
-from hepreco.core.runner import run
-from hepreco.core.service import Service, Services
 from hepreco.errors import ConfigError, ModuleError, PluginError, ProductNotFound
 from hepreco.hookspecs import hookimpl
-from hepreco.services.results import Graph, binomial_interval, efficiency_graph, suggest_bins
+
+# The rest loads on first use (PEP 562), so that ``hepreco --help`` and a plugin's registration do not wait for
+# awkward, numpy and pydantic: ``hepreco.Producer`` and ``from hepreco import Producer`` work as before.
+_LAZY = {
+    "EventIDs": "hepreco.core.events",
+    "Events": "hepreco.core.events",
+    "InputTag": "hepreco.core.inputtag",
+    "JobContext": "hepreco.core.job",
+    "JobResult": "hepreco.core.job",
+    "Analyzer": "hepreco.core.module",
+    "Chunk": "hepreco.core.module",
+    "Filter": "hepreco.core.module",
+    "GeneratorSource": "hepreco.core.module",
+    "Module": "hepreco.core.module",
+    "ModuleConfig": "hepreco.core.module",
+    "Output": "hepreco.core.module",
+    "Producer": "hepreco.core.module",
+    "Source": "hepreco.core.module",
+    "SourceBatch": "hepreco.core.module",
+    "run": "hepreco.core.runner",
+    "Service": "hepreco.core.service",
+    "Services": "hepreco.core.service",
+    "Graph": "hepreco.services.results",
+    "binomial_interval": "hepreco.services.results",
+    "efficiency_graph": "hepreco.services.results",
+    "suggest_bins": "hepreco.services.results",
+}
+
+if TYPE_CHECKING:
+    from hepreco.core.events import EventIDs, Events
+    from hepreco.core.inputtag import InputTag
+    from hepreco.core.job import JobContext, JobResult
+    from hepreco.core.module import (
+        Analyzer,
+        Chunk,
+        Filter,
+        GeneratorSource,
+        Module,
+        ModuleConfig,
+        Output,
+        Producer,
+        Source,
+        SourceBatch,
+    )
+    from hepreco.core.runner import run
+    from hepreco.core.service import Service, Services
+    from hepreco.services.results import Graph, binomial_interval, efficiency_graph, suggest_bins
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'hepreco' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # once
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
 
 __all__ = [
     "Analyzer",

@@ -76,3 +76,23 @@ def test_plots_without_the_plot_extra_name_it(tmp_path):
     res = run_without({"matplotlib", "mplhep"}, code, tmp_path)
     assert res.returncode == 0, res.stderr
     assert "ERROR" in res.stdout and "hepreco[plot]" in res.stdout
+
+
+def test_the_command_line_and_the_package_start_without_the_heavy_stacks(tmp_path):
+    """``import hepreco`` and ``hepreco --help`` load neither awkward, uproot, torch, numba nor matplotlib; the
+    public names load on first use."""
+    code = """
+    import sys
+    import hepreco
+    from hepreco.cli import main
+    try:
+        main(["--help"])
+    except SystemExit:
+        pass
+    heavy = ("awkward", "uproot", "torch", "numba", "matplotlib")
+    print("LOADED", sorted(m for m in heavy if m in sys.modules))
+    assert hepreco.Producer.__name__ == "Producer" and "awkward" in sys.modules
+    """
+    res = run_without(set(), code, tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert "LOADED []" in res.stdout, res.stdout

@@ -10,9 +10,30 @@
 
 from __future__ import annotations
 
-from hepreco.io.parquet import ParquetOutput, ParquetSource
-from hepreco.io.provenance import read_provenance
-from hepreco.io.root_output import RootOutput
-from hepreco.io.root_source import RootSource
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __all__ = ["ParquetOutput", "ParquetSource", "RootOutput", "RootSource", "read_provenance"]
+
+# loaded on first use: ``hepreco --help`` (whose dump/provenance commands live here) waits for no uproot
+_LAZY = {
+    "ParquetOutput": "hepreco.io.parquet",
+    "ParquetSource": "hepreco.io.parquet",
+    "read_provenance": "hepreco.io.provenance",
+    "RootOutput": "hepreco.io.root_output",
+    "RootSource": "hepreco.io.root_source",
+}
+
+if TYPE_CHECKING:
+    from hepreco.io.parquet import ParquetOutput, ParquetSource
+    from hepreco.io.provenance import read_provenance
+    from hepreco.io.root_output import RootOutput
+    from hepreco.io.root_source import RootSource
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'hepreco.io' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_LAZY[name]), name)
+    globals()[name] = value
+    return value
