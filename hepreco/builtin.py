@@ -10,31 +10,31 @@ __all__ = ["PLUGIN_NAME", "__version__"]  # the version: the registry need not s
 
 
 @hookimpl
-def hepreco_sources() -> list[type]:
-    from hepreco.io.parquet import ParquetSource
-    from hepreco.io.root_source import RootSource
-    from hepreco.modules.empty_source import EmptySource
-
-    return [EmptySource, RootSource, ParquetSource]
-
-
-@hookimpl
-def hepreco_modules() -> list[type]:
-    from hepreco.io.parquet import ParquetOutput
-    from hepreco.io.root_output import RootOutput
-    from hepreco.modules.dump import DumpProducts
-    from hepreco.modules.histfill import HistFill
-
-    return [HistFill, DumpProducts, RootOutput, ParquetOutput]
+def hepreco_sources() -> list[str]:
+    return [
+        "hepreco.modules.empty_source:EmptySource",
+        "hepreco.io.root_source:RootSource",
+        "hepreco.io.parquet:ParquetSource",
+    ]
 
 
 @hookimpl
-def hepreco_services() -> list[type]:
-    from hepreco.services.device import Device
-    from hepreco.services.histograms import Histograms
-    from hepreco.services.memory import MemoryTracker
-    from hepreco.services.progress import Progress
-    from hepreco.services.random import RandomNumbers
-    from hepreco.services.timing import TimeTracker
+def hepreco_modules() -> list[str]:
+    return [
+        "hepreco.modules.histfill:HistFill",
+        "hepreco.modules.dump:DumpProducts",
+        "hepreco.io.root_output:RootOutput",
+        "hepreco.io.parquet:ParquetOutput",
+    ]
 
-    return [TimeTracker, MemoryTracker, RandomNumbers, Histograms, Device, Progress]
+
+@hookimpl
+def hepreco_services() -> list[str]:
+    return [
+        "hepreco.services.timing:TimeTracker",
+        "hepreco.services.memory:MemoryTracker",
+        "hepreco.services.random:RandomNumbers",
+        "hepreco.services.histograms:Histograms",
+        "hepreco.services.device:Device",
+        "hepreco.services.progress:Progress",
+    ]

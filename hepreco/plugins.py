@@ -18,13 +18,29 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
 from hepreco import hookspecs
-from hepreco.core.module import Module, ensure_config_base, module_kind
 from hepreco.errors import PluginError, suggest
+
+if TYPE_CHECKING:
+    from hepreco.core.module import Module
+
+
+def module_kind(cls: Any) -> str | None:
+    """``hepreco.core.module.module_kind``, imported when a class is checked (registration by name needs none)."""
+    from hepreco.core.module import module_kind as kind
+
+    return kind(cls)
+
+
+def ensure_config_base(cls: Any) -> None:
+    from hepreco.core.module import ensure_config_base as ensure
+
+    ensure(cls)
+
 
 __all__ = ["ENTRY_POINT_GROUP", "PluginInfo", "Registry", "TypeLookupError", "get_registry"]
 
@@ -350,10 +366,11 @@ class Registry:
             return kind, ""
         for node in tree.body if tree is not None else []:
             if isinstance(node, ast.ClassDef) and node.name == clsname:
-                bases = {getattr(b, "attr", getattr(b, "id", "")) for b in node.bases}
+                bases = [str(getattr(b, "attr", getattr(b, "id", ""))) for b in node.bases]
                 for k in ("Producer", "Filter", "Analyzer", "Output", "Source"):
-                    if k in bases or f"Generator{k}" in bases:
+                    if any(base.endswith(k) for base in bases):  # FileOutput, GeneratorSource, ...
                         kind = k.lower()
+                        break
                 doc = ast.get_docstring(node) or ""
                 return kind, doc.strip().splitlines()[0] if doc.strip() else ""
         return kind, ""
