@@ -169,3 +169,33 @@ def test_skip_bad_files_with_a_file_broken_half_way_is_the_same_everywhere(tmp_p
     skipped = res.executor["skipped_chunks"]
     assert len(skipped) == 1 and skipped[0]["file"] == str(bad) and "cannot read" in skipped[0]["error"]
     assert json.dumps(res.executor)  # the report says why
+
+
+def test_sigterm_ends_like_ctrl_c_and_leaves_no_temporary_file(tmp_path):
+    job = slow_job(tmp_path, events=400, seconds=0.2)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hepreco", "run", str(job), "-q"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.time() + 60
+    while not [p for p in tmp_path.iterdir() if ".hepreco-tmp" in p.name] and time.time() < deadline:
+        time.sleep(0.05)
+    assert proc.poll() is None, proc.communicate()
+    os.kill(proc.pid, signal.SIGTERM)
+    _out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, err
+    assert "terminated" in err
+    left = sorted(p.name for p in tmp_path.iterdir())
+    assert left == ["job.yaml"], left
+
+
+def test_a_closed_stdout_neither_crashes_nor_skips_the_report(tmp_path):
+    job = slow_job(tmp_path, events=40, seconds=0.0)
+    cmd = f"{sys.executable} -m hepreco run {job} --report {tmp_path / 'r.json'} | head -1"
+    res = subprocess.run(["bash", "-c", f"set -o pipefail; {cmd}"], cwd=tmp_path, capture_output=True, text=True)
+    assert "Traceback" not in res.stderr, res.stderr
+    assert json.loads((tmp_path / "r.json").read_text())["events"] == 40
+    assert (tmp_path / "out.root").exists()
