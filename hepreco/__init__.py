@@ -8,7 +8,8 @@ The public API is what this module exports (``__all__``); everything else is int
 - Graph, efficiency_graph, binomial_interval, suggest_bins: results a module puts in the histogram file's ``results/``
   (``Module.put_result``), written as ROOT TGraph / TGraphAsymmErrors.
 - hookimpl: marks plugin hook implementations (the specs live in ``hepreco.hookspecs``).
-- run: run a job from Python; JobResult is what it returns.
+- run: run a job from Python; JobResult is what it returns. prepare (check a config into a plan) and execute
+  (run a plan) are its two halves.
 - hepreco.executors: how a job runs (inline, local processes, Dask), chunk by chunk, with retries and resume.
 - ConfigError, ModuleError, PluginError, ProductNotFound: the errors, with context.
 """
@@ -39,7 +40,9 @@ _LAZY = {
     "Producer": "hepreco.core.module",
     "Source": "hepreco.core.module",
     "SourceBatch": "hepreco.core.module",
-    "run": "hepreco.core.runner",
+    "execute": "hepreco._api",
+    "prepare": "hepreco._api",
+    "run": "hepreco._api",
     "Service": "hepreco.core.service",
     "Services": "hepreco.core.service",
     "Graph": "hepreco.services.results",
@@ -64,7 +67,7 @@ if TYPE_CHECKING:
         Source,
         SourceBatch,
     )
-    from hepreco.core.runner import run
+    from hepreco._api import execute, prepare, run
     from hepreco.core.service import Service, Services
     from hepreco.services.results import Graph, binomial_interval, efficiency_graph, suggest_bins
 
@@ -110,7 +113,9 @@ __all__ = [
     "__version__",
     "binomial_interval",
     "efficiency_graph",
+    "execute",
     "hookimpl",
+    "prepare",
     "run",
     "suggest_bins",
 ]

@@ -60,7 +60,7 @@ def add_set_argument(p: argparse.ArgumentParser, example: str = "") -> None:
 
 
 def _prepare(ns: argparse.Namespace, *, quiet: bool = False) -> Any:
-    from hepreco.core.runner import prepare
+    from hepreco._api import prepare
 
     opts = {
         "kind": getattr(ns, "executor", None),
@@ -144,7 +144,7 @@ def _run_args(p: argparse.ArgumentParser) -> None:
 @command("run", "run a job")
 @args(_run_args)
 def cmd_run(ns: argparse.Namespace) -> int:
-    from hepreco.core.runner import execute
+    from hepreco._api import execute
 
     if ns.skip_bad_files:
         ns.overrides.append("source.skip_bad_files=true")
@@ -179,7 +179,7 @@ def _shortcut_overrides(ns: argparse.Namespace) -> list[str]:
 def _output_overrides(ns: argparse.Namespace) -> list[str]:
     """``-o FILE``: the file of the job's one file output, or a new output of every product."""
     from hepreco.config.loader import load_config
-    from hepreco.io._output import FileOutput
+    from hepreco.io import FileOutput
     from hepreco.plugins import TypeLookupError, get_registry
 
     resolved = load_config(ns.config, overrides=ns.overrides, events=ns.events, seed=ns.seed)
@@ -218,10 +218,11 @@ def _output_overrides(ns: argparse.Namespace) -> list[str]:
 @command("validate", "check a job config (every check, no events)")
 @args(_job_args)
 def cmd_validate(ns: argparse.Namespace) -> int:
+    from hepreco.executors import executor_config
     from hepreco.core.outputs import check_outputs
 
     plan = _prepare(ns, quiet=True)
-    check_outputs(plan)
+    check_outputs(plan, journal=executor_config(plan).journal)
     n = len(plan.modules)
     print(f"{ns.config}: OK ({n} modules, {len(plan.paths)} paths, {len(plan.end_paths)} end paths)")
     return EXIT_OK

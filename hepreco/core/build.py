@@ -20,7 +20,6 @@ from hepreco.core.job import JobContext
 from hepreco.core.module import Module, ModuleConfig, Source
 from hepreco.core.service import Services
 from hepreco.errors import ConfigError, ConfigIssue, PluginError, did_you_mean
-from hepreco.executors.config import ExecutorConfig, parse_executor_config
 from hepreco.plugins import Registry, TypeLookupError
 
 __all__ = ["ESSENTIAL_SERVICES", "TOP_LEVEL_KEYS", "JobPlan", "Step", "build_plan", "validate_params"]
@@ -74,8 +73,6 @@ class JobPlan:
     end_paths: dict[str, list[str]]
     modules: dict[str, Module]
     producers: dict[tuple[str, str], str]  # (label, instance) -> producing label
-    #: the validated ``executor:`` key (``hepreco.executors.ExecutorConfig``)
-    executor: ExecutorConfig = field(default_factory=lambda: ExecutorConfig())
 
     @property
     def path_names(self) -> list[str]:
@@ -160,8 +157,7 @@ def build_plan(resolved: ResolvedConfig, registry: Registry, *, quiet: bool = Fa
         issues.append(resolved.issue(f"'seed' is an integer from 0 to 2**64-1, not {seed!r}", "seed"))
         seed = 0
 
-    executor, errs = parse_executor_config(data.get("executor"), resolved)
-    issues.extend(errs)
+    # the ``executor:`` key is checked by whoever runs the plan (``hepreco.prepare``, see hepreco.executors)
 
     # --- plugins named by the config -----------------------------------------------------------
     plugins = data.get("plugins") or []
@@ -495,7 +491,6 @@ def build_plan(resolved: ResolvedConfig, registry: Registry, *, quiet: bool = Fa
         end_paths=end_paths,
         modules=modules,
         producers=producers,
-        executor=executor or ExecutorConfig(),
     )
 
 

@@ -230,6 +230,11 @@ class Source(Module):
 
     kind = "source"
     Config = _SourceConfig
+    #: with ``skip_bad_files``, which failures of a chunk skip it whole (after its retries) instead of failing
+    #: the job: ``"read"`` (the default: only this source's own errors while reading, such as a file found
+    #: corrupt after its first batch), ``"any"`` (any module's: a chunk of generated events that cannot be
+    #: made) or ``""`` (none: the source handles bad input itself, chunks are never skipped)
+    skippable_failures: ClassVar[str] = "read"
 
     def chunks(self) -> list[Chunk]:
         """The units of work, in event order.
@@ -263,6 +268,7 @@ class GeneratorSource(Source):
     """
 
     Config = _GeneratorConfig
+    skippable_failures: ClassVar[str] = "any"
 
     def chunks(self) -> list[Chunk]:
         return [Chunk(0, int(self.config.events))]

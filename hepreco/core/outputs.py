@@ -61,7 +61,13 @@ def _folder_problem(path: Path, *, must_exist: bool) -> str | None:
     return None
 
 
-def check_outputs(plan: JobPlan, *, report: str | os.PathLike[str] | None = None, no_clobber: bool = False) -> None:
+def check_outputs(
+    plan: JobPlan,
+    *,
+    report: str | os.PathLike[str] | None = None,
+    no_clobber: bool = False,
+    journal: str | os.PathLike[str] | None = None,
+) -> None:
     """Check every file ``plan`` will write (see the module docstring); raise one ConfigError listing every
     problem. Records the files that exist already in ``plan.job.overwritten``."""
     job = plan.job
@@ -117,7 +123,6 @@ def check_outputs(plan: JobPlan, *, report: str | os.PathLike[str] | None = None
                 issues.append(issue(msg, key, label))
                 continue
             overwritten.append(path)
-    journal = getattr(plan.executor, "journal", None)
     if journal is not None and Path(journal).exists() and not Path(journal).is_dir():
         issues.append(ConfigIssue(f"--journal '{journal}' is an existing file, not a folder", file="--journal"))
     if issues:

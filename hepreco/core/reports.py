@@ -1,4 +1,5 @@
-"""This module defines the end-of-job reports, art's TrigReport and TimeReport, as mergeable accumulators.
+"""This module defines the end-of-job reports, art's TrigReport and TimeReport, as mergeable accumulators,
+and the executor's report (chunks run, retried, failed, skipped).
 
 Each report has an identity (an empty report) and an ``add`` (``a + b``), so reports from batches,
 chunks and worker processes merge exactly, coffea-style.
@@ -11,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["ModuleCounts", "TimeReport", "TrigReport"]
+__all__ = ["ExecutorCounts", "ExecutorReport", "ModuleCounts", "TimeReport", "TrigReport"]
 
 
 @dataclass
@@ -199,5 +200,97 @@ class TimeReport:
             lines.append(
                 f"TimeReport {st['total_s']:>10.4f} {st['per_event_s']:>11.3e} {st['min_s']:>10.4f} "
                 f"{st['median_s']:>10.4f} {st['max_s']:>10.4f} {st['batches']:>8}  {label}"
+            )
+        return "\n".join(lines)
+
+
+@dataclass
+class ExecutorCounts:
+    """Chunks of one executor: run to the end, retried (run more than once), failed, skipped."""
+
+    chunks: int = 0
+    events: int = 0
+    retried: int = 0
+    failed: int = 0
+    skipped: int = 0
+
+    def __iadd__(self, other: ExecutorCounts) -> ExecutorCounts:
+        self.chunks += other.chunks
+        self.events += other.events
+        self.retried += other.retried
+        self.failed += other.failed
+        self.skipped += other.skipped
+        return self
+
+
+@dataclass
+class ExecutorReport:
+    """What the executor did: per executor (a resumed job lists the earlier runs' too) the chunks run,
+    retried, failed and skipped; workers lost; and the client's serial time (merging, journal, outputs).
+
+    Attributes:
+        executor: the executor of this run, with its workers (``processes (2 workers)``).
+        chunks: the job's chunks.
+        resumed: chunks taken from the journal, not run again.
+        rows: ``{executor: ExecutorCounts}``; earlier runs' rows are marked ``(journal)``.
+        lost_workers: worker processes that died (killed, out of memory) while the job ran.
+        skipped_chunks: ``{"chunk", "file", "start", "stop", "error"}`` of every skipped chunk.
+        client_seconds: the client's serial time by activity, and the job's wall time (``wall``).
+        dashboard: the Dask dashboard address, when there is one.
+    """
+
+    executor: str
+    chunks: int = 0
+    resumed: int = 0
+    rows: dict[str, ExecutorCounts] = field(default_factory=dict)
+    lost_workers: int = 0
+    skipped_chunks: list[dict[str, Any]] = field(default_factory=list)
+    client_seconds: dict[str, float] = field(default_factory=dict)
+    dashboard: str | None = None
+
+    def row(self, name: str) -> ExecutorCounts:
+        return self.rows.setdefault(name, ExecutorCounts())
+
+    @property
+    def client_share(self) -> float:
+        """The client's serial time (merging, journal, outputs) as a fraction of the wall time."""
+        wall = self.client_seconds.get("wall", 0.0)
+        serial = sum(v for k, v in self.client_seconds.items() if k != "wall")
+        return serial / wall if wall > 0 else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "executor": self.executor,
+            "chunks": self.chunks,
+            "resumed": self.resumed,
+            "rows": {k: vars(v) for k, v in self.rows.items()},
+            "lost_workers": self.lost_workers,
+            "skipped_chunks": list(self.skipped_chunks),
+            "client_seconds": dict(self.client_seconds),
+            "client_share": self.client_share,
+            "dashboard": self.dashboard,
+        }
+
+    def format(self) -> str:
+        lines = ["ExecReport ---------- Executor summary ----------"]
+        lines.append(f"ExecReport {'Chunks':>8} {'Events':>10} {'Retried':>8} {'Failed':>7} {'Skipped':>8}  Executor")
+        for name, r in self.rows.items():
+            lines.append(f"ExecReport {r.chunks:>8} {r.events:>10} {r.retried:>8} {r.failed:>7} {r.skipped:>8}  {name}")
+        extra = [f"{self.chunks} chunks"]
+        if self.resumed:
+            extra.append(f"{self.resumed} resumed from the journal")
+        if self.lost_workers:
+            extra.append(f"{self.lost_workers} worker(s) lost")
+        lines.append("ExecReport " + ", ".join(extra))
+        for s in self.skipped_chunks:
+            where = f"{s['file']} " if s.get("file") else ""
+            lines.append(
+                f"ExecReport skipped chunk {s['chunk']} ({where}entries {s['start']}..{s['stop']}): {s['error']}"
+            )
+        cs = self.client_seconds
+        if cs.get("wall"):
+            parts = ", ".join(f"{k} {v:.3f} s" for k, v in cs.items() if k != "wall")
+            lines.append(
+                f"ExecReport client serial time: {parts} ({100 * self.client_share:.1f}% of {cs['wall']:.2f} s)"
             )
         return "\n".join(lines)

@@ -17,7 +17,7 @@ per-chunk files with ``Output.merge_files`` (see ``hepreco.Output``).
 from __future__ import annotations
 
 from hepreco.executors.base import Executor, ExecutorCounts, ExecutorReport, plan_chunks
-from hepreco.executors.config import ExecutorConfig, make_executor
+from hepreco.executors.config import ExecutorConfig, executor_config, make_executor
 from hepreco.executors.dask import DaskExecutor
 from hepreco.executors.inline import InlineExecutor
 from hepreco.executors.processes import ProcessesExecutor
@@ -30,6 +30,7 @@ __all__ = [
     "ExecutorReport",
     "InlineExecutor",
     "ProcessesExecutor",
+    "executor_config",
     "make_executor",
     "plan_chunks",
 ]

@@ -24,13 +24,16 @@ from hepreco.executors._journal import Journal, plugin_code
 from hepreco.executors._merge import JobAccumulator, combine_summaries, load_merged_histograms, merge_outputs
 from hepreco.executors._progress import ChunkProgress
 from hepreco.executors._worker import ChunkError, ChunkResult, ChunkTask
-from hepreco.executors.base import Executor, ExecutorReport, plan_chunks
+from hepreco.core.chunks import plan_chunks, skip_covers, split_for_workers
+from hepreco.core.loop import announce, call_services, finish_job
+from hepreco.core.reports import ExecutorReport
+from hepreco.executors.base import Executor
 
 if TYPE_CHECKING:
     from hepreco.core.build import JobPlan
     from hepreco.core.job import JobResult
 
-__all__ = ["Backend", "LostWorker", "RemoteTraceback", "run_chunked", "skip_covers"]
+__all__ = ["Backend", "LostWorker", "RemoteTraceback", "run_chunked"]
 
 log = logging.getLogger("hepreco.executors")
 
@@ -81,15 +84,6 @@ class Backend:
 
 def _chunk_where(index: int, chunk: Chunk) -> str:
     return f"chunk {index} ({chunk.file + ' ' if chunk.file else ''}entries {chunk.start}..{chunk.stop})"
-
-
-def skip_covers(err: ChunkError, chunk: Chunk, source_label: str) -> bool:
-    """Whether ``--skip-bad-files`` (``source.skip_bad_files``) covers a chunk that still fails after its
-    retries: for a chunk of an input file, a failure to read the file (raised by the source); for a chunk
-    of generated events (no file), any failure. Never a job that cannot run at all (a config problem)."""
-    if err.fatal:
-        return False
-    return chunk.file is None or (err.kind == "ModuleError" and err.label == source_label)
 
 
 def _chunk_exception(err: ChunkError, index: int, chunk: Chunk, attempts: int, note: str = "") -> BaseException:
@@ -247,7 +241,7 @@ def _run_pending(
                 pending.appendleft(i)
                 continue
             c = chunks[i]
-            covered = skip_bad and skip_covers(err, c, plan.source_label)
+            covered = skip_bad and skip_covers(plan.source, failed_label=err.label, fatal=err.fatal)
             if covered and row.skipped + 1 < len(chunks):
                 row.skipped += 1
                 text = _chunk_exception(err, i, c, attempts[i])
@@ -268,37 +262,8 @@ def _run_pending(
     return backend.teardown(job.job_id)
 
 
-#: chunks each worker gets when the chunk size is chosen for the workers (so that they finish together)
-CHUNKS_PER_WORKER = 4
-
-
 def _worker_count(executor: Executor) -> int:
     return int(getattr(executor, "n_workers", None) or getattr(executor, "workers", None) or 1)
-
-
-def split_for_workers(chunks: list[Chunk], workers: int, source: Any) -> list[Chunk]:
-    """``chunks`` split into entry ranges so that ``workers`` get about ``CHUNKS_PER_WORKER`` chunks each
-    (a single file no longer runs on one worker while the others idle); a chunk is never cut below the
-    source's batch size nor below 1000 entries (10 000 when the source chooses its batches by bytes): a small
-    job is not worth cutting."""
-    known = [c for c in chunks if c.stop >= 0]
-    total = sum(len(c) for c in known)
-    if total <= 0 or len(chunks) >= workers * CHUNKS_PER_WORKER:
-        return chunks
-    cfg = getattr(source, "config", None)
-    batch = int(getattr(cfg, "batch_size", 10_000) or 10_000)
-    if cfg is not None and "batch_size" not in cfg.model_fields_set and hasattr(cfg, "batch_bytes"):
-        batch = 10_000
-    size = max(-(-total // (workers * CHUNKS_PER_WORKER)), batch, 1000)
-    out: list[Chunk] = []
-    for c in chunks:
-        if c.stop < 0 or len(c) <= size:
-            out.append(c)
-            continue
-        pieces = -(-len(c) // size)
-        step = -(-len(c) // pieces)  # equal pieces
-        out.extend(Chunk(a, min(a + step, c.stop), c.file) for a in range(c.start, c.stop, step))
-    return out
 
 
 def _journal_chunks(executor: Executor, planned: list[Chunk]) -> list[Chunk] | None:
@@ -346,10 +311,7 @@ def remove_stale_workdirs(base: Path | None = None) -> list[Path]:
 
 def run_chunked(executor: Executor, backend: Backend, plan: JobPlan, *, report: str | Path | None = None) -> JobResult:
     """Run ``plan`` chunk by chunk on ``backend`` and merge the results on this process (the client)."""
-    import json
-
-    from hepreco.core.job import JobResult
-    from hepreco.core.runner import _services, print_reports
+    from hepreco.core.chunks import skips_chunks
     from hepreco.core.schedule import call_module
 
     job = plan.job
@@ -373,11 +335,13 @@ def run_chunked(executor: Executor, backend: Backend, plan: JobPlan, *, report: 
         )
         workers = _worker_count(executor)
         # not with --skip-bad-files: its unit (a file that breaks is skipped whole) must not depend on the workers
-        if executor.chunk_size is None and workers > 1 and not getattr(src.config, "skip_bad_files", False):
+        if executor.chunk_size is None and workers > 1 and not skips_chunks(src):
             chunks = _journal_chunks(executor, chunks) or split_for_workers(chunks, workers, src)
         job.chunks = [[c.file, c.start, c.stop] for c in chunks]
         rep.chunks = len(chunks)
-        log.info("job '%s': %d chunks on %s", job.process, len(chunks), executor.label)
+        total = sum(len(c) for c in chunks) if all(c.stop >= 0 for c in chunks) else None
+        what = "the events" if total is None else f"{total} event{'s' if total != 1 else ''}"
+        announce(plan, f"job '{job.process}': processing {what} in {len(chunks)} chunk(s) on {executor.label}")
         if 0 < len(chunks) < workers and not job.quiet:
             print(
                 f"hepreco: {len(chunks)} chunk{'s' if len(chunks) != 1 else ''} for {workers} workers: "
@@ -398,7 +362,7 @@ def run_chunked(executor: Executor, backend: Backend, plan: JobPlan, *, report: 
             ).resolve()
         workdir = workdir.resolve()
         progress = ChunkProgress(plan, sum(max(0, len(c)) for c in chunks), len(chunks))
-        _services(plan, "begin_job")
+        call_services(plan, "begin_job")
 
         from hepreco.core.schedule import Schedule
 
@@ -439,9 +403,10 @@ def run_chunked(executor: Executor, backend: Backend, plan: JobPlan, *, report: 
                 job.skipped_inputs.append(s)
         job.history[:] = acc.history
 
-        hsvc = plan.services["Histograms"]
         client_summaries = _summaries_from_histograms(plan, acc.histograms)
 
+        if any(s.kind == "output" for s in plan.end_steps):
+            announce(plan, "merging and writing outputs")
         t0 = time.perf_counter()
         finals, merged_figures = merge_outputs(plan, acc, chunks, merge=executor.merge, keep_parts=journal is not None)
         clock["outputs"] += time.perf_counter() - t0
@@ -449,7 +414,7 @@ def run_chunked(executor: Executor, backend: Backend, plan: JobPlan, *, report: 
         job.summaries.update(_final_summaries(plan, acc, ends, client_summaries, finals))
         for label, figs in merged_figures.items():  # what an output recorded while merging wins
             job.summaries.setdefault(label, {}).update(figs)
-        _services(plan, "end_job")
+        call_services(plan, "end_job")
         progress.close()
         outputs = job.commit()
         if journal is not None:
@@ -467,24 +432,9 @@ def run_chunked(executor: Executor, backend: Backend, plan: JobPlan, *, report: 
             backend.close()
         if own_workdir is not None:
             shutil.rmtree(own_workdir, ignore_errors=True)
-    trig = acc.trig
     times = acc.times
     times.wall = time.perf_counter() - t_start
     rep.client_seconds = {**clock, "wall": times.wall}
-    result = JobResult(
-        process=job.process,
-        events=acc.events,
-        trig_report=trig,
-        time_report=times,
-        histograms=hsvc.histograms,
-        results=hsvc.results,
-        outputs=outputs,
-        summaries=job.summaries,
-        services={s.name: r for s in plan.services if (r := s.report()) is not None},
-        executor=rep.to_dict(),
+    return finish_job(
+        plan, events=acc.events, trig=acc.trig, times=times, outputs=outputs, executor=rep, report=report
     )
-    if report is not None:  # first: printing may fail on a closed stdout (hepreco run ... | head)
-        Path(report).write_text(json.dumps(result.to_dict(), indent=2, default=str))
-    if not job.quiet and job.print_reports:
-        print_reports(plan, result)
-    return result

@@ -127,8 +127,7 @@ class _WorkerState:
     def __init__(self, task: ChunkTask) -> None:
         from hepreco.core.allocator import tune_allocator
         from hepreco.core.build import build_plan
-        from hepreco.core.runner import _services
-        from hepreco.core.schedule import call_module
+        from hepreco.core.loop import JobLoop
         from hepreco.plugins import get_registry
 
         tune_allocator()
@@ -139,16 +138,9 @@ class _WorkerState:
         job.executor = task.executor
         job.job_id = task.job_id
         self.outputs: list[Step] = [s for s in self.plan.end_steps if s.kind == "output"]
-        self._begun: list[Any] = []
-        _services(self.plan, "begin_job")
-        for mod in self.modules():
-            call_module(mod.label, type(mod).type_name, "begin_job", mod.begin_job, None)
-            self._begun.append(mod)
-
-    def modules(self) -> list[Any]:
-        """The source and every module but the outputs (whose lifecycle is per chunk), in schedule order."""
-        plan = self.plan
-        return [plan.source, *(s.module for s in plan.steps), *(s.module for s in plan.end_steps if s.kind != "output")]
+        # the outputs' lifecycle is per chunk (begin_chunk, end_chunk): one file per chunk, merged by the client
+        self.loop = JobLoop(self.plan, outputs=False)
+        self.loop.begin()
 
     def _reset_histograms(self) -> None:
         for hs in self.plan.services["Histograms"].histograms.values():
@@ -156,7 +148,6 @@ class _WorkerState:
                 h.reset()
 
     def run_chunk(self, task: ChunkTask) -> ChunkResult:
-        from hepreco.core.runner import _batches
         from hepreco.core.schedule import Schedule, call_module
 
         plan = self.plan
@@ -170,16 +161,15 @@ class _WorkerState:
         started = time.time()
         t0 = time.perf_counter()
         out_summaries: dict[str, dict[str, Any]] = {}
+        before = self.loop.events
         try:
             for step in self.outputs:
                 job.summaries.pop(step.label, None)
                 mod = step.module
                 call_module(step.label, type(mod).type_name, "begin_chunk", mod.begin_chunk, None)  # type: ignore[attr-defined]
-            nread = 0
-            for batch in _batches(plan, chunk, sched):
-                if len(batch.ids):
-                    sched.process(batch)
-                    nread += len(batch.ids)
+            for _batch in self.loop.run([chunk], schedule=sched):
+                pass
+            nread = self.loop.events - before
             for step in self.outputs:
                 mod = step.module
                 call_module(step.label, type(mod).type_name, "end_chunk", mod.end_chunk, None)  # type: ignore[attr-defined]
@@ -187,13 +177,10 @@ class _WorkerState:
                     out_summaries[step.label] = clean_json(job.summaries.pop(step.label))
             job.commit()
         except BaseException:
+            self.loop.events = before
+            self.loop.abort()
             for step in self.outputs:
-                try:
-                    step.module.abort()  # type: ignore[attr-defined]
-                except Exception:  # the first error is the one to report
-                    pass
                 job.summaries.pop(step.label, None)
-            job.abort()
             self._reset_histograms()
             del job.inputs[n_inputs:], job.skipped_inputs[n_skipped:], job.history[n_history:]
             raise
@@ -234,7 +221,7 @@ class _WorkerState:
         from hepreco.core.schedule import call_module
 
         errors: list[dict[str, Any]] = []
-        for mod in self._begun:
+        for mod in self.loop.begun:
             if type(mod).summary_from_histograms:
                 continue
             try:

@@ -13,6 +13,7 @@ from hepreco.core.module import ModuleConfig
 if TYPE_CHECKING:
     from hepreco.config.loader import ResolvedConfig
     from hepreco.errors import ConfigIssue
+    from hepreco.core.build import JobPlan
     from hepreco.executors.base import Executor
 
 __all__ = [
@@ -20,6 +21,7 @@ __all__ = [
     "EXECUTOR_KINDS",
     "ExecutorConfig",
     "apply_executor_options",
+    "executor_config",
     "make_executor",
     "parse_executor_config",
 ]
@@ -109,6 +111,17 @@ def _validate(value: dict[str, Any], resolved: ResolvedConfig | None, validate_p
     res = resolved or ResolvedConfig({"executor": value})
     cfg, issues = validate_params(ExecutorConfig, value, key="executor", label=None, resolved=res)
     return cfg, issues
+
+
+def executor_config(plan: JobPlan) -> ExecutorConfig:
+    """The plan's validated ``executor:`` key (default: inline); raises ConfigError if it is invalid."""
+    from hepreco.errors import ConfigError
+
+    resolved = plan.job.config
+    cfg, issues = parse_executor_config(resolved.data.get("executor"), resolved)
+    if issues or cfg is None:
+        raise ConfigError(issues)
+    return cfg
 
 
 def make_executor(config: ExecutorConfig | str | dict[str, Any] | None = None, /, **fields: Any) -> Executor:

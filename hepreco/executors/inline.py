@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Collection
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from hepreco.core.chunks import plan_chunks, skips_chunks
+from hepreco.core.loop import JobLoop, announce, finish_job
+from hepreco.core.reports import ExecutorReport
 from hepreco.executors._chunked import Backend, run_chunked
 from hepreco.executors._worker import ChunkResult, ChunkTask, run_task, teardown
-from hepreco.executors.base import Executor, skips_chunks
+from hepreco.executors.base import Executor
 
 if TYPE_CHECKING:
     from hepreco.core.build import JobPlan
     from hepreco.core.job import JobResult
 
-__all__ = ["InlineExecutor"]
+__all__ = ["InlineExecutor", "run_inline"]
 
 
 class _ThisProcess(Backend):
@@ -64,6 +68,56 @@ class InlineExecutor(Executor):
     def run(self, plan: JobPlan, *, report: str | Path | None = None) -> JobResult:
         if self.journal is not None or skips_chunks(plan.source):
             return run_chunked(self, _ThisProcess(), plan, report=report)
-        from hepreco.core.runner import execute_inline
+        return run_inline(plan, report=report, chunk_size=self.chunk_size)
 
-        return execute_inline(plan, report=report, chunk_size=self.chunk_size)
+
+def run_inline(plan: JobPlan, *, report: str | Path | None = None, chunk_size: int | None = None) -> JobResult:
+    """Run ``plan`` in this process through the job loop: ``begin_job``, every chunk's batches in order,
+    ``end_job``; outputs are written directly and committed only on success."""
+    from hepreco.core.allocator import tune_allocator
+
+    tune_allocator()
+    job = plan.job
+    job.executor = "inline"
+    loop = JobLoop(plan)
+    progress = plan.services["Progress"]
+    t_start = time.perf_counter()
+    limit = plan.source.config.events
+    exec_report = ExecutorReport(executor="inline")
+    row = exec_report.row("inline")
+    try:
+        loop.begin()
+        chunks = plan_chunks(plan.source, chunk_size=chunk_size, limit=limit)
+        job.chunks = [[c.file, c.start, c.stop] for c in chunks]
+        exec_report.chunks = len(chunks)
+        total = sum(len(c) for c in chunks) if all(c.stop >= 0 for c in chunks) else None
+        if limit is not None and total is not None:
+            total = min(total, limit)
+        announce(plan, f"job '{job.process}': processing {_events_text(total)} in {len(chunks)} chunk(s), inline")
+        progress.start(total)
+        for chunk in chunks:
+            for batch in loop.run([chunk], limit=limit):
+                progress.update(len(batch.ids))
+            row.chunks += 1
+            if limit is not None and loop.events >= limit:
+                break
+        row.events = loop.events
+        progress.close()
+        if any(s.kind == "output" for s in plan.end_steps):
+            announce(plan, "writing outputs")
+        loop.end()
+        loop.schedule.times.wall = time.perf_counter() - t_start
+        outputs = job.commit()
+    except BaseException:
+        progress.close()
+        loop.abort()
+        raise
+    sched = loop.schedule
+    return finish_job(
+        plan, events=loop.events, trig=sched.trig, times=sched.times, outputs=outputs, executor=exec_report,
+        report=report,
+    )  # fmt: skip
+
+
+def _events_text(total: int | None) -> str:
+    return "the events" if total is None else f"{total} event{'s' if total != 1 else ''}"

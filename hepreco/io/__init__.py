@@ -13,10 +13,14 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-__all__ = ["ParquetOutput", "ParquetSource", "RootOutput", "RootSource", "read_provenance"]
+__all__ = ["FileInfo", "FileOutput", "FileSource", "OutFile", "ParquetOutput", "ParquetSource", "RootOutput", "RootSource", "read_provenance"]
 
 # loaded on first use: ``hepreco --help`` (whose dump/provenance commands live here) waits for no uproot
 _LAZY = {
+    "FileInfo": "hepreco.io._source",
+    "FileOutput": "hepreco.io._output",
+    "FileSource": "hepreco.io._source",
+    "OutFile": "hepreco.io._output",
     "ParquetOutput": "hepreco.io.parquet",
     "ParquetSource": "hepreco.io.parquet",
     "read_provenance": "hepreco.io.provenance",
@@ -25,6 +29,8 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:
+    from hepreco.io._output import FileOutput, OutFile
+    from hepreco.io._source import FileInfo, FileSource
     from hepreco.io.parquet import ParquetOutput, ParquetSource
     from hepreco.io.provenance import read_provenance
     from hepreco.io.root_output import RootOutput

@@ -23,7 +23,7 @@ import awkward as ak
 import numpy as np
 
 from hepreco.core.events import EventIDs
-from hepreco.errors import ConfigError, ConfigIssue, ModuleError, suggest
+from hepreco.errors import ConfigError, ConfigIssue, suggest
 from hepreco.io.provenance import is_parquet as _is_parquet
 from hepreco.ml.spec import TrainData
 from hepreco.ml.split import SPLITS, split_index
@@ -131,7 +131,7 @@ def prepare_job(
     Raises ConfigError; a problem with a requested product has key ``products.N``.
     """
     from hepreco.config.loader import ResolvedConfig, load_config
-    from hepreco.core.runner import prepare
+    from hepreco._api import prepare
     from hepreco.plugins import get_registry
 
     if isinstance(config, ResolvedConfig):
@@ -150,70 +150,27 @@ def prepare_job(
 def drive(plan: JobPlan) -> Iterator[DataBatch]:
     """Run a plan made by :func:`prepare_job` batch by batch, yielding what its collector saw.
 
-    The job's lifecycle is the same as ``hepreco run``'s (begin_job, batches, end_job, outputs committed
-    at the end). Closing the iterator early ends the job as a failed one: its outputs are not kept.
+    The job runs through hepreco's job loop (:class:`hepreco.core.loop.JobLoop`), as ``hepreco run`` runs
+    it: begin_job, batches, end_job, outputs committed at the end. Closing the iterator early ends the job
+    as a failed one: its outputs are not kept.
     """
-    from hepreco.core.module import SourceBatch
-    from hepreco.core.schedule import Schedule, call_module
+    from hepreco.core.chunks import plan_chunks
+    from hepreco.core.loop import JobLoop
 
     collector = plan.modules[COLLECT_LABEL]
-    sched = Schedule(plan)
-    limit = plan.source.config.events
-    src = plan.source
-    tname = type(src).type_name
-    mods = [src, *(s.module for s in plan.steps), *(s.module for s in plan.end_steps)]
+    loop = JobLoop(plan)
     done_ok = False
     try:
-        for svc in plan.services:
-            call_module(f"service {svc.name}", svc.type_name, "begin_job", svc.begin_job, None)
-        for mod in mods:
-            call_module(mod.label, type(mod).type_name, "begin_job", mod.begin_job, None)
-        nread = 0
-        finished = limit is not None and limit <= 0
-        for chunk in src.chunks():
-            if finished:
-                break
-            it = call_module(src.label, tname, "read", lambda c=chunk: iter(src.read(c)), None)
-            while True:
-                try:
-                    batch = next(it)
-                except StopIteration:
-                    break
-                except ModuleError:
-                    raise
-                except Exception as err:
-                    msg = f"{type(err).__name__}: {err}"
-                    raise ModuleError(msg, label=src.label, method="read", module_type=tname) from err
-                n = len(batch.ids)
-                if limit is not None and nread + n >= limit:
-                    k = limit - nread
-                    ids = batch.ids
-                    batch = SourceBatch(
-                        EventIDs(ids.run[:k], ids.subrun[:k], ids.event[:k]),
-                        {name: arr[:k] for name, arr in batch.products.items()},
-                    )
-                    finished = True
-                if len(batch.ids):
-                    sched.process(batch)
-                    nread += len(batch.ids)
-                    yield from collector.drain()  # type: ignore[attr-defined]
-                if finished:
-                    break
-        for mod in mods:
-            call_module(mod.label, type(mod).type_name, "end_job", mod.end_job, None)
-        for svc in plan.services:
-            call_module(f"service {svc.name}", svc.type_name, "end_job", svc.end_job, None)
+        loop.begin()
+        chunks = plan_chunks(plan.source, limit=plan.source.config.events)
+        for _batch in loop.run(chunks, limit=plan.source.config.events):
+            yield from collector.drain()  # type: ignore[attr-defined]
+        loop.end()
         plan.job.commit()
         done_ok = True
     finally:
         if not done_ok:
-            for step in plan.end_steps:
-                if step.kind == "output":
-                    try:
-                        step.module.abort()  # type: ignore[attr-defined]
-                    except Exception:  # the first error is the one to report
-                        pass
-            plan.job.abort()
+            loop.abort()
 
 
 def iter_job(

@@ -138,7 +138,7 @@ def evaluate(
 
 
 def _evaluate_job(cfg: EvalConfig, resolved: ResolvedConfig, reg: Registry, quiet: bool) -> EvalResult:
-    from hepreco.core.runner import execute, prepare
+    from hepreco._api import execute, prepare
 
     job = cfg.job
     assert job is not None

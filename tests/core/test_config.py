@@ -4,7 +4,7 @@ import pytest
 
 import hepreco
 from hepreco.config.loader import dump_annotated, load_config
-from hepreco.core.runner import prepare
+from hepreco import prepare
 
 
 def base(toy_plugin):

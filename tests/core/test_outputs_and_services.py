@@ -113,7 +113,7 @@ def test_device_cuda_without_gpu_is_a_clear_error():
 
 
 def test_services_reachable_by_name(toy_plugin, tmp_path):
-    plan = hepreco.core.runner.prepare(job(toy_plugin, tmp_path))
+    plan = hepreco.prepare(job(toy_plugin, tmp_path))
     svc = plan.modules["nums"].services
     assert svc.Histograms is svc["histograms"] is svc["hepreco.Histograms"]
     assert "Device" in svc and "Nope" not in svc

@@ -6,6 +6,7 @@ import pytest
 import yaml
 
 import hepreco
+import hepreco.executors
 from hepreco.cli import main
 
 
@@ -55,5 +56,6 @@ def test_flags_override_the_config_key(job_file, capsys, tmp_path):
 def test_string_form_and_python_api(make_job):
     cfg = make_job("out")
     cfg["executor"] = "processes"
-    plan = hepreco.core.runner.prepare(cfg, executor={"workers": 2})
-    assert (plan.executor.kind, plan.executor.workers, plan.executor.retries) == ("processes", 2, 1)
+    plan = hepreco.prepare(cfg, executor={"workers": 2})
+    ex = hepreco.executors.executor_config(plan)
+    assert (ex.kind, ex.workers, ex.retries) == ("processes", 2, 1)

@@ -112,7 +112,7 @@ def test_entry_ranges_many_files_and_globs(root_files, read_back, tmp_path):
 
 
 def test_chunks_are_entry_ranges_read_independently(root_files):
-    plan = hepreco.core.runner.prepare(
+    plan = hepreco.prepare(
         {
             "source": {
                 "module": "RootSource",
@@ -141,7 +141,7 @@ def test_chunks_are_entry_ranges_read_independently(root_files):
 def test_step_size_in_bytes_bounds_the_batch(root_files, read_back):
     got_batches = []
     path = root_files / "uproot-HZZ.root"
-    plan = hepreco.core.runner.prepare(
+    plan = hepreco.prepare(
         {"source": {"module": "RootSource", "files": str(path), "branches": ["Jet_*"], "step_size": "20 kB"}},
         quiet=True,
     )

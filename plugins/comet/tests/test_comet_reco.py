@@ -108,7 +108,7 @@ def test_shipped_checkpoints_load_with_their_layout(name, model, layout):
 
 
 def test_every_comet_job_example_passes_the_checks():
-    from hepreco.core.runner import prepare
+    from hepreco import prepare
 
     jobs = [p for p in RECO.parent.glob("*.yaml") if not p.name.startswith("train_")]
     assert len(jobs) >= 6
