@@ -52,6 +52,7 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:
+    from hepreco._api import execute, prepare, run
     from hepreco.core.events import EventIDs, Events
     from hepreco.core.inputtag import InputTag
     from hepreco.core.job import JobContext, JobResult
@@ -67,7 +68,6 @@ if TYPE_CHECKING:
         Source,
         SourceBatch,
     )
-    from hepreco._api import execute, prepare, run
     from hepreco.core.service import Service, Services
     from hepreco.services.results import Graph, binomial_interval, efficiency_graph, suggest_bins
 

@@ -218,8 +218,8 @@ def _output_overrides(ns: argparse.Namespace) -> list[str]:
 @command("validate", "check a job config (every check, no events)")
 @args(_job_args)
 def cmd_validate(ns: argparse.Namespace) -> int:
-    from hepreco.executors import executor_config
     from hepreco.core.outputs import check_outputs
+    from hepreco.executors import executor_config
 
     plan = _prepare(ns, quiet=True)
     check_outputs(plan, journal=executor_config(plan).journal)

@@ -18,15 +18,15 @@ from collections.abc import Collection
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hepreco.core.chunks import plan_chunks, skip_covers, split_for_workers
+from hepreco.core.loop import announce, call_services, finish_job
 from hepreco.core.module import Chunk
+from hepreco.core.reports import ExecutorReport
 from hepreco.errors import ConfigError, ModuleError
 from hepreco.executors._journal import Journal, plugin_code
 from hepreco.executors._merge import JobAccumulator, combine_summaries, load_merged_histograms, merge_outputs
 from hepreco.executors._progress import ChunkProgress
 from hepreco.executors._worker import ChunkError, ChunkResult, ChunkTask
-from hepreco.core.chunks import plan_chunks, skip_covers, split_for_workers
-from hepreco.core.loop import announce, call_services, finish_job
-from hepreco.core.reports import ExecutorReport
 from hepreco.executors.base import Executor
 
 if TYPE_CHECKING:
@@ -435,6 +435,4 @@ def run_chunked(executor: Executor, backend: Backend, plan: JobPlan, *, report: 
     times = acc.times
     times.wall = time.perf_counter() - t_start
     rep.client_seconds = {**clock, "wall": times.wall}
-    return finish_job(
-        plan, events=acc.events, trig=acc.trig, times=times, outputs=outputs, executor=rep, report=report
-    )
+    return finish_job(plan, events=acc.events, trig=acc.trig, times=times, outputs=outputs, executor=rep, report=report)

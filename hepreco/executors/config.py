@@ -12,8 +12,8 @@ from hepreco.core.module import ModuleConfig
 
 if TYPE_CHECKING:
     from hepreco.config.loader import ResolvedConfig
-    from hepreco.errors import ConfigIssue
     from hepreco.core.build import JobPlan
+    from hepreco.errors import ConfigIssue
     from hepreco.executors.base import Executor
 
 __all__ = [

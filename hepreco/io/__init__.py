@@ -13,7 +13,17 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-__all__ = ["FileInfo", "FileOutput", "FileSource", "OutFile", "ParquetOutput", "ParquetSource", "RootOutput", "RootSource", "read_provenance"]
+__all__ = [
+    "FileInfo",
+    "FileOutput",
+    "FileSource",
+    "OutFile",
+    "ParquetOutput",
+    "ParquetSource",
+    "RootOutput",
+    "RootSource",
+    "read_provenance",
+]
 
 # loaded on first use: ``hepreco --help`` (whose dump/provenance commands live here) waits for no uproot
 _LAZY = {

@@ -130,8 +130,8 @@ def prepare_job(
 
     Raises ConfigError; a problem with a requested product has key ``products.N``.
     """
-    from hepreco.config.loader import ResolvedConfig, load_config
     from hepreco._api import prepare
+    from hepreco.config.loader import ResolvedConfig, load_config
     from hepreco.plugins import get_registry
 
     if isinstance(config, ResolvedConfig):

@@ -3,8 +3,8 @@
 import pytest
 
 import hepreco
-from hepreco.config.loader import dump_annotated, load_config
 from hepreco import prepare
+from hepreco.config.loader import dump_annotated, load_config
 
 
 def base(toy_plugin):
