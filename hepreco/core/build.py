@@ -157,7 +157,7 @@ def build_plan(resolved: ResolvedConfig, registry: Registry, *, quiet: bool = Fa
         issues.append(resolved.issue(f"'seed' is an integer from 0 to 2**64-1, not {seed!r}", "seed"))
         seed = 0
 
-    # the ``executor:`` key is checked by whoever runs the plan (``hepreco.prepare``, see hepreco.executors)
+    # the ``executor:`` key is checked by whoever runs the plan (``hepreco.prepare``)
 
     # --- plugins named by the config -----------------------------------------------------------
     plugins = data.get("plugins") or []

@@ -75,7 +75,7 @@ class Module:
     Subclasses set ``Config`` (a :class:`ModuleConfig`) and ``produces`` (instance names), and do their
     set-up in :meth:`begin_job` rather than ``__init__``.
 
-    Jobs split over processes (``--executor processes`` or ``dask``, see ``hepreco.executors``) run
+    Jobs split over processes (``--executor processes`` or ``dask``) run
     every module in each worker process: ``begin_job`` once per worker, the batches of the chunks that
     worker is given, ``end_job`` once per worker. Histograms booked with :meth:`book` are merged exactly
     on the client; figures recorded with :meth:`summary` cover only one worker's chunks, and are
