@@ -9,38 +9,18 @@ import argparse
 import json
 import sys
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from hepreco._version import __version__
 from hepreco.errors import ConfigError, ModuleError, PluginError
 
-__all__ = ["main"]
+__all__ = ["build_parser", "commands", "main"]
 
 EXIT_OK, EXIT_RUNTIME, EXIT_CONFIG = 0, 1, 2
 
-# Commands added by later parts of the framework register here: name -> (add_arguments, handler, help)
-COMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int], str]] = {}
 
-
-def command(name: str, help: str) -> Callable[..., Any]:
-    def deco(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
-        add = getattr(fn, "_add_args", lambda p: None)
-        COMMANDS[name] = (add, fn, help)
-        return fn
-
-    return deco
-
-
-def args(add: Callable[[argparse.ArgumentParser], None]) -> Callable[..., Any]:
-    def deco(fn: Any) -> Any:
-        fn._add_args = add
-        return fn
-
-    return deco
-
-
-def _job_args(p: argparse.ArgumentParser) -> None:
+def job_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("config", help="the job config (YAML)")
     p.add_argument("-n", "--events", type=int, default=None, help="stop after N events (sets source.events)")
     p.add_argument("--seed", type=int, default=None, help="the job seed")
@@ -88,7 +68,7 @@ def _prepare(ns: argparse.Namespace, *, quiet: bool = False) -> Any:
     )
 
 
-def _executor_args(p: argparse.ArgumentParser) -> None:
+def executor_args(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("executors (the same as the config's executor: key)")
     g.add_argument(
         "--executor",
@@ -105,8 +85,8 @@ def _executor_args(p: argparse.ArgumentParser) -> None:
 
 
 # --- run / validate / config / graph -------------------------------------------------------------
-def _run_args(p: argparse.ArgumentParser) -> None:
-    _job_args(p)
+def run_args(p: argparse.ArgumentParser) -> None:
+    job_args(p)
     g = p.add_argument_group("art's shortcuts")
     g.add_argument("-s", "--source", nargs="+", metavar="FILE", help="read these input files (sets source.files)")
     g.add_argument(
@@ -138,11 +118,9 @@ def _run_args(p: argparse.ArgumentParser) -> None:
         help="go on past bad input (sets source.skip_bad_files): input files that cannot be read, or for generated "
         "events a chunk that still fails after its retries; what was skipped is listed at the end",
     )
-    _executor_args(p)
+    executor_args(p)
 
 
-@command("run", "run a job")
-@args(_run_args)
 def cmd_run(ns: argparse.Namespace) -> int:
     from hepreco._api import execute
 
@@ -215,8 +193,6 @@ def _output_overrides(ns: argparse.Namespace) -> list[str]:
     ]
 
 
-@command("validate", "check a job config (every check, no events)")
-@args(_job_args)
 def cmd_validate(ns: argparse.Namespace) -> int:
     from hepreco.core.outputs import check_outputs
     from hepreco.executors import executor_config
@@ -228,14 +204,12 @@ def cmd_validate(ns: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _config_args(p: argparse.ArgumentParser) -> None:
-    _job_args(p)
+def config_args(p: argparse.ArgumentParser) -> None:
+    job_args(p)
     p.add_argument("--annotate", action="store_true", help="say which file:line or flag set each value")
     p.add_argument("--json", action="store_true", help="print JSON instead of YAML")
 
 
-@command("config", "print the fully resolved config (after includes and overrides)")
-@args(_config_args)
 def cmd_config(ns: argparse.Namespace) -> int:
     import yaml
 
@@ -251,8 +225,6 @@ def cmd_config(ns: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-@command("graph", "print the data flow between modules as Graphviz DOT")
-@args(_job_args)
 def cmd_graph(ns: argparse.Namespace) -> int:
     from hepreco.core.graph import to_dot
 
@@ -261,12 +233,10 @@ def cmd_graph(ns: argparse.Namespace) -> int:
 
 
 # --- describe / list ------------------------------------------------------------------------------
-def _describe_args(p: argparse.ArgumentParser) -> None:
+def describe_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("type", help="a module, source or service type, e.g. HistFill or comet.HitImager")
 
 
-@command("describe", "print every parameter of a module, source or service type")
-@args(_describe_args)
 def cmd_describe(ns: argparse.Namespace) -> int:
     from hepreco.core.describe import describe
     from hepreco.plugins import TypeLookupError, get_registry
@@ -283,12 +253,15 @@ def cmd_describe(ns: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-@command("list", "list registered modules, sources and services by plugin")
-@args(lambda p: p.add_argument("--json", action="store_true", help="print JSON"))
+def list_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+
 def cmd_list(ns: argparse.Namespace) -> int:
     from hepreco.plugins import get_registry
 
     reg = get_registry()
+    reg.models  # noqa: B018 - the plugins' models and checkpoints are collected on first use
     if ns.json:
         print(json.dumps({n: p.__dict__ for n, p in reg.plugins.items()}, indent=2, default=str))
         return EXIT_OK
@@ -302,10 +275,15 @@ def cmd_list(ns: argparse.Namespace) -> int:
             ("modules", info.modules),
             ("services", info.services),
             ("models", info.models),
+            ("commands", info.commands),
         ):
             if items:
                 print(f"  {title}:")
                 for full in items:
+                    if title == "commands":
+                        cmd = reg.commands[full][0]
+                        print(f"    hepreco {full:<28} {'':<9} {cmd.help}")
+                        continue
                     if title == "models":
                         spec = reg.models.get(full)
                         kind = f"{getattr(spec, 'kind', 'model')}/{getattr(spec, 'task', '')}".rstrip("/")
@@ -324,13 +302,11 @@ def cmd_list(ns: argparse.Namespace) -> int:
 
 
 # --- new-plugin -----------------------------------------------------------------------------------
-def _newplugin_args(p: argparse.ArgumentParser) -> None:
+def newplugin_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("name", help="the plugin name (an identifier); the package is hepreco_NAME")
     p.add_argument("--dir", default=".", help="where to create the NAME/ folder")
 
 
-@command("new-plugin", "write a plugin package skeleton that installs and runs as it is")
-@args(_newplugin_args)
 def cmd_new_plugin(ns: argparse.Namespace) -> int:
     from hepreco.core.skeleton import write_plugin_skeleton
 
@@ -340,7 +316,7 @@ def cmd_new_plugin(ns: argparse.Namespace) -> int:
 
 
 # --- plot (hepreco.plotting) ----------------------------------------------------------------------
-def _plot_args(p: argparse.ArgumentParser) -> None:
+def plot_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("file", help="a ROOT file (the Histograms service's file, or any other)")
     p.add_argument("names", nargs="*", metavar="NAME", help="objects to draw (default: every histogram and graph)")
     p.add_argument("-d", "--dir", default=".", help="where to write NAME.png and NAME.pdf (default: here)")
@@ -350,8 +326,6 @@ def _plot_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-rebin", dest="rebin", action="store_false", help="keep every bin of sparse histograms")
 
 
-@command("plot", "draw histograms and graphs of a ROOT file with mplhep (PNG and PDF)")
-@args(_plot_args)
 def cmd_plot(ns: argparse.Namespace) -> int:
     from hepreco.plotting import plot_file
 
@@ -411,8 +385,10 @@ def completion_script(shell: str) -> str:
     return text
 
 
-@command("completion", 'print a shell completion script: eval "$(hepreco completion bash)"')
-@args(lambda p: p.add_argument("shell", choices=["bash", "zsh"], help="the shell"))
+def completion_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("shell", choices=["bash", "zsh"], help="the shell")
+
+
 def cmd_completion(ns: argparse.Namespace) -> int:
     sys.stdout.write(completion_script(ns.shell))
     return EXIT_OK
@@ -441,7 +417,17 @@ def _common_flags(p: argparse.ArgumentParser, *, top: bool) -> None:
         pass
 
 
-def build_parser() -> argparse.ArgumentParser:
+def commands(registry: Any = None) -> dict[str, Any]:
+    """Every command (``hepreco.commands.Command``) the plugins add, the core's first, by name."""
+    from hepreco.plugins import BUILTIN_PLUGIN, get_registry
+
+    reg = registry or get_registry()
+    table = reg.commands
+    order = sorted(table, key=lambda n: table[n][1] not in (BUILTIN_PLUGIN, "ml"))
+    return {name: table[name][0] for name in order}
+
+
+def build_parser(registry: Any = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hepreco",
         description="Run art-like reconstruction jobs on columnar batches of events.",
@@ -450,9 +436,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"hepreco {__version__}")
     _common_flags(parser, top=True)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name, (add, _fn, help_) in COMMANDS.items():
-        p = sub.add_parser(name, help=help_, description=help_)
-        add(p)
+    for name, cmd in commands(registry).items():
+        p = sub.add_parser(name, help=cmd.help, description=cmd.help)
+        cmd.add_arguments(p)
         _common_flags(p, top=False)
     return parser
 
@@ -490,19 +476,6 @@ def _on_sigterm(signum: int, frame: Any) -> None:
     raise Terminated
 
 
-def _load_extra_commands() -> None:
-    """Commands that live in other parts of the framework (train, dump, ...) register on import."""
-    import importlib
-
-    for mod in ("hepreco.io.cli", "hepreco.ml.cli"):
-        try:
-            importlib.import_module(mod)
-        except ModuleNotFoundError as err:
-            # the optional part is absent (not its own imports failing)
-            if err.name is None or not (mod == err.name or mod.startswith(err.name + ".")):
-                raise
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """The ``hepreco`` entry point; returns the exit code."""
     import signal
@@ -510,16 +483,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _on_sigterm)  # like Ctrl-C: the job cleans up, nothing half-written stays
-    _load_extra_commands()
     parser = build_parser()
     ns = parser.parse_args(argv)
     setup_logging(int(getattr(ns, "verbose", 0) or 0))
     if ns.command is None:
         parser.print_help()
         return EXIT_CONFIG
-    _add, fn, _help = COMMANDS[ns.command]
     try:
-        return fn(ns)
+        return int(commands()[ns.command].handler()(ns))
     except ConfigError as err:
         print(f"hepreco: {err}", file=sys.stderr)
         return EXIT_CONFIG

@@ -60,3 +60,10 @@ def hepreco_builtin_checkpoints() -> dict[str, str]:
     ``hepreco.ml.checkpoint``); give absolute paths, e.g. ``str(Path(__file__).parent / "checkpoints" / NAME)``,
     and ship the folders as package data.
     """
+
+
+@hookspec
+def hepreco_commands() -> list[Any]:
+    """Command-line commands this plugin adds (``hepreco NAME ...``), as :class:`hepreco.commands.Command`
+    objects. Keep this hook cheap (it runs for ``hepreco --help``): give a command's functions as
+    ``"package.module:function"`` strings when their module imports anything heavy."""

@@ -60,6 +60,7 @@ class PluginInfo:
     sources: list[str] = field(default_factory=list)
     services: list[str] = field(default_factory=list)
     models: list[str] = field(default_factory=list)
+    commands: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -113,11 +114,46 @@ class Registry:
         #: "plugin.Class" -> (spec, hook kinds, plugin)
         self.lazy: dict[str, tuple[str, tuple[str, ...], str]] = {}
         self.lazy_services: dict[str, tuple[str, tuple[str, ...], str]] = {}
-        self.models: dict[str, Any] = {}
-        self.checkpoints: dict[str, str] = {}
-        self.model_owner: dict[str, str] = {}
-        self.checkpoint_owner: dict[str, str] = {}
+        self._models: dict[str, Any] = {}
+        self._checkpoints: dict[str, str] = {}
+        self._model_owner: dict[str, str] = {}
+        self._checkpoint_owner: dict[str, str] = {}
+        #: plugins whose models and checkpoints are asked for on first use (their specs import pydantic)
+        self._pending_models: list[tuple[Any, PluginInfo]] = []
+        #: the command-line commands (``hepreco_commands``): name -> (Command, plugin)
+        self.commands: dict[str, tuple[Any, str]] = {}
         self._objects: dict[int, str] = {}
+
+    # --- models and checkpoints, collected on first use -------------------------------------------
+    @property
+    def models(self) -> dict[str, Any]:
+        """``{name: ModelSpec}`` of every plugin (``hepreco_models``)."""
+        self._load_models()
+        return self._models
+
+    @property
+    def checkpoints(self) -> dict[str, str]:
+        """``{name: folder}`` of the checkpoints the plugins ship (``builtin:NAME``)."""
+        self._load_models()
+        return self._checkpoints
+
+    @property
+    def model_owner(self) -> dict[str, str]:
+        self._load_models()
+        return self._model_owner
+
+    @property
+    def checkpoint_owner(self) -> dict[str, str]:
+        self._load_models()
+        return self._checkpoint_owner
+
+    def _load_models(self) -> None:
+        while self._pending_models:
+            obj, info = self._pending_models.pop(0)
+            try:
+                self._collect_models(obj, info)
+            except Exception as err:
+                info.error = _short_error(err)
 
     # --- loading ------------------------------------------------------------------------------
     @classmethod
@@ -200,6 +236,13 @@ class Registry:
             raise PluginError(msg)
         self.register(module, name, version=_dist_version(module), origin=origin)
         info = self.plugins[name]
+        pending = [p for p in self._pending_models if p[0] is module]
+        for entry in pending:  # a plugin a config names is checked whole now: its models too
+            self._pending_models.remove(entry)
+            try:
+                self._collect_models(*entry)
+            except Exception as err:
+                info.error = _short_error(err)
         if info.error:
             raise PluginError(f"plugin '{name}' could not be registered: {info.error}")
         return name
@@ -301,23 +344,37 @@ class Registry:
                 info.services.append(full)
                 continue
             info.services.append(self._add_service(cls, info.name))
+        for cmd in self._call(obj, "hepreco_commands", info) or []:
+            from hepreco.commands import Command
+
+            if not isinstance(cmd, Command):
+                msg = f"plugin '{info.name}' hook hepreco_commands() returned {cmd!r}, not a hepreco.commands.Command"
+                raise PluginError(msg)
+            if cmd.name in self.commands and self.commands[cmd.name][1] != info.name:
+                owner = self.commands[cmd.name][1]
+                raise PluginError(f"plugin '{info.name}' adds command '{cmd.name}', already added by plugin '{owner}'")
+            self.commands[cmd.name] = (cmd, info.name)
+            info.commands.append(cmd.name)
+        self._pending_models.append((obj, info))
+
+    def _collect_models(self, obj: Any, info: PluginInfo) -> None:
         for model in self._call(obj, "hepreco_models", info) or []:
             mname = getattr(model, "name", None) or getattr(model, "__name__", None) or str(model)
-            if mname in self.models and self.models[mname] is not model:
-                owner = self.model_owner.get(mname, "?")
+            if mname in self._models and self._models[mname] is not model:
+                owner = self._model_owner.get(mname, "?")
                 raise PluginError(
                     f"plugin '{info.name}' registers model '{mname}', already registered by plugin '{owner}'"
                 )
-            self.models[mname] = model
-            self.model_owner[mname] = info.name
+            self._models[mname] = model
+            self._model_owner[mname] = info.name
             info.models.append(mname)
         for cname, path in (self._call(obj, "hepreco_builtin_checkpoints", info) or {}).items():
-            if cname in self.checkpoints and self.checkpoints[cname] != path:
-                owner = self.checkpoint_owner.get(cname, "?")
+            if cname in self._checkpoints and self._checkpoints[cname] != path:
+                owner = self._checkpoint_owner.get(cname, "?")
                 msg = f"plugin '{info.name}' ships checkpoint 'builtin:{cname}', already shipped by plugin '{owner}'"
                 raise PluginError(msg)
-            self.checkpoints[cname] = path
-            self.checkpoint_owner[cname] = info.name
+            self._checkpoints[cname] = path
+            self._checkpoint_owner[cname] = info.name
 
     # --- lookup -------------------------------------------------------------------------------
     def load_lazy(self, full: str) -> None:

@@ -6,18 +6,16 @@ import argparse
 import json
 import sys
 
-from hepreco.cli import EXIT_OK, EXIT_RUNTIME, args, command
+from hepreco.cli import EXIT_OK, EXIT_RUNTIME
 
 __all__ = ["cmd_dump", "cmd_provenance"]
 
 
-def _dump_args(p: argparse.ArgumentParser) -> None:
+def dump_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("files", nargs="+", metavar="FILE", help="ROOT or Parquet files")
     p.add_argument("--tree", default=None, help="show only this TTree/RNTuple")
 
 
-@command("dump", "list the trees, branches, types, entries, products and provenance of ROOT or Parquet files")
-@args(_dump_args)
 def cmd_dump(ns: argparse.Namespace) -> int:
     from hepreco.io.dump import dump_file
 
@@ -33,14 +31,12 @@ def cmd_dump(ns: argparse.Namespace) -> int:
     return status
 
 
-def _prov_args(p: argparse.ArgumentParser) -> None:
+def prov_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("file", metavar="FILE", help="a ROOT or Parquet file hepreco wrote")
     p.add_argument("--json", action="store_true", help="print the provenance document as JSON")
     p.add_argument("--no-config", action="store_true", help="leave out each job's resolved config")
 
 
-@command("provenance", "print how a file hepreco wrote was made: every job, its config, versions, seed and inputs")
-@args(_prov_args)
 def cmd_provenance(ns: argparse.Namespace) -> int:
     from hepreco.io.provenance import format_provenance, read_file_document
 

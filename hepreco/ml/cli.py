@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from hepreco.cli import EXIT_CONFIG, EXIT_OK, add_set_argument, args, command
+from hepreco.cli import EXIT_CONFIG, EXIT_OK, add_set_argument
 
 __all__: list[str] = []
 
@@ -16,14 +16,12 @@ def _common(p: argparse.ArgumentParser, what: str) -> None:
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
 
 
-def _train_args(p: argparse.ArgumentParser) -> None:
+def train_args(p: argparse.ArgumentParser) -> None:
     _common(p, "training")
     p.add_argument("-o", "--output", default=None, help="the output folder (overrides 'output')")
     p.add_argument("--resume", default=None, metavar="CHECKPOINT", help="continue from a training's 'last' checkpoint")
 
 
-@command("train", "train a registered model from a training config (checkpoints, metrics.csv, loss/ROC plots)")
-@args(_train_args)
 def cmd_train(ns: argparse.Namespace) -> int:
     from hepreco.ml.checkpoint import CheckpointError
     from hepreco.ml.training import train
@@ -36,12 +34,10 @@ def cmd_train(ns: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _eval_args(p: argparse.ArgumentParser) -> None:
+def eval_args(p: argparse.ArgumentParser) -> None:
     _common(p, "evaluation")
 
 
-@command("evaluate", "metrics of a checkpoint on held-out events (AUC, working point, ROC)")
-@args(_eval_args)
 def cmd_evaluate(ns: argparse.Namespace) -> int:
     from hepreco.ml.checkpoint import CheckpointError
     from hepreco.ml.evaluation import evaluate

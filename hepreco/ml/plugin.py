@@ -35,3 +35,24 @@ def __getattr__(name: str) -> Any:
 @hookimpl
 def hepreco_modules() -> list[str]:
     return [f"hepreco.ml.job_modules:{name}" for name in _CLASSES]
+
+
+@hookimpl
+def hepreco_commands() -> list[Any]:
+    """``hepreco train`` and ``hepreco evaluate`` (their module imports hepreco.ml only when they run)."""
+    from hepreco.commands import Command
+
+    return [
+        Command(
+            "train",
+            "train a registered model from a training config (checkpoints, metrics.csv, loss/ROC plots)",
+            run="hepreco.ml.cli:cmd_train",
+            arguments="hepreco.ml.cli:train_args",
+        ),
+        Command(
+            "evaluate",
+            "metrics of a checkpoint on held-out events (AUC, working point, ROC)",
+            run="hepreco.ml.cli:cmd_evaluate",
+            arguments="hepreco.ml.cli:eval_args",
+        ),
+    ]

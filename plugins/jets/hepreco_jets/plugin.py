@@ -10,17 +10,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import hepreco
-from hepreco_jets.antikt import AntiKtJets
-from hepreco_jets.graphs import JetGraphs
-from hepreco_jets.metrics import TaggerComparison, TaggingMetrics
-from hepreco_jets.mpnn import MPNN
-from hepreco_jets.nsubjettiness import NSubjettiness
-from hepreco_jets.particlenet import PARTICLENET
-from hepreco_jets.selection import JetSelection
-from hepreco_jets.source import PythiaSource
-from hepreco_jets.tagger import MPNNTagger, ParticleNetTagger, Tau21MassTagger
-from hepreco_jets.tau21 import TAU21_MASS
-from hepreco_jets.weights import PtFlatteningWeights
 
 __all__ = ["hepreco_builtin_checkpoints", "hepreco_models", "hepreco_modules", "hepreco_sources"]
 
@@ -28,28 +17,34 @@ CHECKPOINTS = Path(__file__).parent / "checkpoints"
 
 
 @hepreco.hookimpl
-def hepreco_modules() -> list[type]:
+def hepreco_modules() -> list[str]:
+    """The modules, by name: each file is imported (with awkward, fastjet, torch...) when a job uses it."""
     return [
-        AntiKtJets,
-        JetSelection,
-        NSubjettiness,
-        JetGraphs,
-        PtFlatteningWeights,
-        MPNNTagger,
-        ParticleNetTagger,
-        Tau21MassTagger,
-        TaggingMetrics,
-        TaggerComparison,
+        "hepreco_jets.antikt:AntiKtJets",
+        "hepreco_jets.selection:JetSelection",
+        "hepreco_jets.nsubjettiness:NSubjettiness",
+        "hepreco_jets.graphs:JetGraphs",
+        "hepreco_jets.weights:PtFlatteningWeights",
+        "hepreco_jets.tagger:MPNNTagger",
+        "hepreco_jets.tagger:ParticleNetTagger",
+        "hepreco_jets.tagger:Tau21MassTagger",
+        "hepreco_jets.metrics:TaggingMetrics",
+        "hepreco_jets.metrics:TaggerComparison",
     ]
 
 
 @hepreco.hookimpl
-def hepreco_sources() -> list[type]:
-    return [PythiaSource]
+def hepreco_sources() -> list[str]:
+    return ["hepreco_jets.source:PythiaSource"]
 
 
 @hepreco.hookimpl
 def hepreco_models() -> list[object]:
+    """The model specs (called when models are first asked for: ``hepreco train``, a network module)."""
+    from hepreco_jets.mpnn import MPNN
+    from hepreco_jets.particlenet import PARTICLENET
+    from hepreco_jets.tau21 import TAU21_MASS
+
     return [MPNN, PARTICLENET, TAU21_MASS]
 
 
