@@ -44,9 +44,12 @@ def test_external_plugin_package_installs_and_runs(tmp_path):
         text=True,
     )
     assert pip.returncode == 0, pip.stderr
-    env = {**os.environ, "PYTHONPATH": str(site)}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")]))}
     out = subprocess.run([sys.executable, "-m", "hepreco", "list"], capture_output=True, text=True, env=env).stdout
-    assert "smear 0.1.0" in out and "smear.Smear" in out
+    assert "smear 0.1.0" in out and "smear.Smear" in out and "smear.JsonLinesOutput" in out
+    assert "hepreco smear-summary" in out
+    helptext = subprocess.run([sys.executable, "-m", "hepreco", "--help"], capture_output=True, text=True, env=env)
+    assert "smear-summary" in helptext.stdout
     test = subprocess.run(
         [
             sys.executable,

@@ -101,6 +101,13 @@ class _FileOutputConfig(Output.Config):
 class FileOutput(Output):
     """Base class of the file outputs: subclasses convert a batch to columns and write them.
 
+    A new format is one subclass (registered by a plugin's ``hepreco_modules`` hook) that implements
+    :meth:`columns`, :meth:`layouts`, :meth:`open`, :meth:`extend`, :meth:`finish`, :meth:`close_quietly`
+    and, for jobs split into chunks, :meth:`part_batches` and :meth:`read_document`. The base class does
+    the rest: which products to keep (``keep``), their stored names, the event-id columns, types that must
+    not change between batches, ``max_events_per_file``, writing to a temporary file renamed into place only
+    when the job succeeds, and the provenance document (given to :meth:`finish` as text).
+
     In a job split into chunks each worker writes one file per chunk (never split by
     ``max_events_per_file``), and the client merges them with :meth:`merge_files` into the files a job
     run in one process writes: the same names, columns, events and event order, split at the same events,
@@ -304,7 +311,7 @@ class FileOutput(Output):
         try:
             docs: list[dict[str, Any]] = []
             for part in parts:
-                doc = read_file_document(part)
+                doc = self.read_document(part)
                 if doc is None:
                     msg = f"{part}: a per-chunk file without hepreco provenance"
                     raise ValueError(msg)
@@ -343,7 +350,13 @@ class FileOutput(Output):
 
     # --- what a format implements ----------------------------------------------------------------
     def tree_name(self) -> str | None:
+        """The tree (TTree, RNTuple) the output writes, for formats that have one."""
         return None
+
+    def read_document(self, path: Path) -> dict[str, Any] | None:
+        """The hepreco provenance document of a file this output wrote (None if it has none). The default
+        reads ROOT and Parquet files; another format overrides it."""
+        return read_file_document(path)
 
     def columns(self, arrays: dict[str, ak.Array], origins: dict[str, str]) -> dict[str, Any]:
         """The columns (branch name -> array) of one batch, from the products (stored name -> array)."""

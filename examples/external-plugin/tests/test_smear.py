@@ -18,3 +18,48 @@ def test_smear_keeps_structure():
 
     assert Smear.Config(src="tracks.pt").resolution == 0.05
     assert ak.Array([[1.0], []]).ndim == 2
+
+
+def test_jsonl_output_inline_and_merged(tmp_path, monkeypatch):
+    """The plugin's output format: complete files, the same events whether the job runs in one process or in
+    chunks on two worker processes (per-chunk files merged by the base class through part_batches)."""
+    from hepreco_smear.jsonl import read_jsonl
+
+    monkeypatch.chdir(tmp_path)
+    job = Path(__file__).parents[1] / "job.yaml"
+    hepreco.run(job, events=300, set={"modules.out.file": str(tmp_path / "inline.jsonl")})
+    hepreco.run(
+        job,
+        events=300,
+        set={"modules.out.file": str(tmp_path / "chunks.jsonl")},
+        executor={"kind": "processes", "workers": 2, "chunk_size": 100},
+    )
+    doc, inline = read_jsonl(tmp_path / "inline.jsonl")
+    doc2, chunked = read_jsonl(tmp_path / "chunks.jsonl")
+    assert len(inline) == 300 and inline == chunked
+    assert [e["event"] for e in inline] == list(range(1, 301))
+    assert doc["history"][-1]["process"] == "smeared" and doc["products"]["smeared"]["origin"] == "smeared"
+    assert doc["entries"] == 300 and doc["format"] == "jsonl"
+    assert not list(tmp_path.glob("*.body")) and not list(tmp_path.glob("*.tmp*"))
+
+
+def test_jsonl_output_failed_job_leaves_nothing(tmp_path):
+    job = Path(__file__).parents[1] / "job.yaml"
+    out = tmp_path / "bad.jsonl"
+    try:
+        hepreco.run(job, events=300, set={"modules.out.file": str(out), "modules.smeared.src": "tracks.nope"})
+    except hepreco.ModuleError:
+        pass
+    assert not out.exists() and not list(tmp_path.iterdir())
+
+
+def test_summary_command(tmp_path, capsys):
+    from hepreco.cli import main
+
+    out = tmp_path / "s.jsonl"
+    hepreco.run(Path(__file__).parents[1] / "job.yaml", events=50, set={"modules.out.file": str(out)})
+    assert main(["smear-summary", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "50 events, written by job 'smeared'" in text and "smeared:" in text and "mean" in text
+    assert main(["smear-summary", str(out), "--column", "nope"]) == 2
+    assert "no column 'nope'" in capsys.readouterr().err
