@@ -39,7 +39,7 @@ def test_jsonl_output_inline_and_merged(tmp_path, monkeypatch):
     assert len(inline) == 300 and inline == chunked
     assert [e["event"] for e in inline] == list(range(1, 301))
     assert doc["history"][-1]["process"] == "smeared" and doc["products"]["smeared"]["origin"] == "smeared"
-    assert doc["entries"] == 300 and doc["format"] == "jsonl"
+    assert doc["entries"] == 300 and doc["format"] == "jsonl" and doc2["entries"] == 300
     assert not list(tmp_path.glob("*.body")) and not list(tmp_path.glob("*.tmp*"))
 
 
