@@ -107,3 +107,13 @@ def hepreco_commands() -> list[Command]:
             arguments="hepreco.io.cli:prov_args",
         ),
     ]
+
+
+@hookimpl
+def hepreco_executors() -> list[str]:
+    """The core's executors: this process, a local process pool, a Dask cluster."""
+    return [
+        "hepreco.executors.inline:InlineExecutor",
+        "hepreco.executors.processes:ProcessesExecutor",
+        "hepreco.executors.dask:DaskExecutor",
+    ]

@@ -67,3 +67,13 @@ def hepreco_commands() -> list[Any]:
     """Command-line commands this plugin adds (``hepreco NAME ...``), as :class:`hepreco.commands.Command`
     objects. Keep this hook cheap (it runs for ``hepreco --help``): give a command's functions as
     ``"package.module:function"`` strings when their module imports anything heavy."""
+
+
+@hookspec
+def hepreco_executors() -> list[Any]:
+    """Executors this plugin adds (``executor: {kind: NAME}``, ``--executor NAME``): subclasses of
+    :class:`hepreco.executors.Executor` (dataclasses whose ``name`` is the kind), or
+    ``"package.module:Class"`` strings imported when a job uses them. The executor gets the ``executor:``
+    fields its dataclass has (``workers``, ``chunk_size``, ``retries``, ``journal``, ``merge``, ``workdir``...).
+    A pool of workers needs only a :class:`hepreco.executors.Backend` and :func:`hepreco.executors.run_chunked`
+    (see the README's "A new executor")."""

@@ -71,6 +71,12 @@ class TypeLookupError(LookupError):
     """An unknown or ambiguous module/source/service type name; the message lists the choices."""
 
 
+def _executor_kind(spec: str) -> str:
+    """The kind of an executor registered as ``"package.module:Class"``: the class name lower-cased, without
+    ``Executor`` (``ThreadsExecutor`` -> ``threads``)."""
+    return spec.partition(":")[2].removesuffix("Executor").lower()
+
+
 def _short_error(err: BaseException) -> str:
     return "".join(traceback.format_exception_only(type(err), err)).strip()
 
@@ -122,6 +128,8 @@ class Registry:
         self._pending_models: list[tuple[Any, PluginInfo]] = []
         #: the command-line commands (``hepreco_commands``): name -> (Command, plugin)
         self.commands: dict[str, tuple[Any, str]] = {}
+        #: the executors (``hepreco_executors``): kind -> (class or "package.module:Class", plugin)
+        self.executors: dict[str, tuple[Any, str]] = {}
         self._objects: dict[int, str] = {}
 
     # --- models and checkpoints, collected on first use -------------------------------------------
@@ -355,7 +363,35 @@ class Registry:
                 raise PluginError(f"plugin '{info.name}' adds command '{cmd.name}', already added by plugin '{owner}'")
             self.commands[cmd.name] = (cmd, info.name)
             info.commands.append(cmd.name)
+        for ex in self._call(obj, "hepreco_executors", info) or []:
+            if isinstance(ex, str):
+                self._lazy_name(info, "hepreco_executors", ex)  # checks the form
+                kind = _executor_kind(ex)
+            else:
+                kind = getattr(ex, "name", "")
+            if not kind or not isinstance(kind, str):
+                msg = f"plugin '{info.name}' hook hepreco_executors() returned {ex!r}: an Executor subclass with a name"
+                raise PluginError(msg)
+            if kind in self.executors and self.executors[kind][1] != info.name:
+                owner = self.executors[kind][1]
+                raise PluginError(f"plugin '{info.name}' adds executor '{kind}', already added by plugin '{owner}'")
+            self.executors[kind] = (ex, info.name)
         self._pending_models.append((obj, info))
+
+    def executor_class(self, kind: str) -> Any:
+        """The Executor subclass of ``kind`` (imported now if it was registered by name)."""
+        import importlib
+
+        ex, plugin = self.executors[kind]
+        if isinstance(ex, str):
+            modpath, _, clsname = ex.partition(":")
+            try:
+                ex = getattr(importlib.import_module(modpath), clsname)
+            except Exception as err:
+                msg = f"plugin '{plugin}': executor '{kind}' ({self.executors[kind][0]}) failed to import: {_short_error(err)}"
+                raise PluginError(msg) from err
+            self.executors[kind] = (ex, plugin)
+        return ex
 
     def _collect_models(self, obj: Any, info: PluginInfo) -> None:
         for model in self._call(obj, "hepreco_models", info) or []:

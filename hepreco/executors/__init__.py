@@ -12,10 +12,19 @@ chunk filled, per-chunk output files and the summaries. The client merges them i
 gives the same outputs, histograms and reports on every executor and for every chunk size. Modules
 whose summary comes from their histograms set ``Module.summary_from_histograms``; outputs merge their
 per-chunk files with ``Output.merge_files`` (see ``hepreco.Output``).
+
+A new executor (a batch system, a thread pool, another cluster) is a plugin's: an :class:`Executor`
+dataclass registered by the ``hepreco_executors`` hook, whose ``run`` hands the job to :func:`run_chunked`
+with a :class:`Backend` — the pool: ``submit`` a :class:`ChunkTask` (the worker side calls
+:func:`run_task` on it and returns its :class:`ChunkResult`), ``wait``, ``result``, ``teardown`` (the
+workers' ``end_job``: :func:`teardown` on each) and ``close``. The client side (retries, skipping, the
+journal, merging, reports) is the same for every executor. See the README's "A new executor".
 """
 
 from __future__ import annotations
 
+from hepreco.executors._chunked import Backend, LostWorker, run_chunked
+from hepreco.executors._worker import ChunkError, ChunkResult, ChunkTask, run_task, teardown
 from hepreco.executors.base import Executor, ExecutorCounts, ExecutorReport, plan_chunks
 from hepreco.executors.config import ExecutorConfig, executor_config, make_executor
 from hepreco.executors.dask import DaskExecutor
@@ -23,14 +32,22 @@ from hepreco.executors.inline import InlineExecutor
 from hepreco.executors.processes import ProcessesExecutor
 
 __all__ = [
+    "Backend",
+    "ChunkError",
+    "ChunkResult",
+    "ChunkTask",
     "DaskExecutor",
     "Executor",
     "ExecutorConfig",
     "ExecutorCounts",
     "ExecutorReport",
     "InlineExecutor",
+    "LostWorker",
     "ProcessesExecutor",
     "executor_config",
     "make_executor",
     "plan_chunks",
+    "run_chunked",
+    "run_task",
+    "teardown",
 ]

@@ -26,7 +26,16 @@ __all__ = [
     "parse_executor_config",
 ]
 
+#: the core's executors (plugins add more: ``executor_kinds()``)
 EXECUTOR_KINDS = ("inline", "processes", "dask")
+
+
+def executor_kinds() -> tuple[str, ...]:
+    """Every executor kind: the core's and those plugins add (``hepreco_executors``)."""
+    from hepreco.plugins import get_registry
+
+    return tuple(get_registry().executors) or EXECUTOR_KINDS
+
 
 #: the command-line flag that sets each field (for messages and ``config --annotate``)
 EXECUTOR_FLAGS = {
@@ -46,8 +55,9 @@ class ExecutorConfig(ModuleConfig):
     ``--scheduler``, ``--chunk-size``, ``--retries`` and ``--journal`` set the same fields.
     """
 
-    kind: Literal["inline", "processes", "dask"] = "inline"
-    """``inline`` (this process), ``processes`` (a local process pool) or ``dask`` (dask.distributed)."""
+    kind: str = "inline"
+    """``inline`` (this process), ``processes`` (a local process pool), ``dask`` (dask.distributed), or an
+    executor a plugin adds (``hepreco list`` shows them)."""
     workers: int | None = Field(None, gt=0)
     """Worker processes (default: the number of cores; for an existing Dask scheduler, its workers)."""
     scheduler: str | None = None
@@ -92,12 +102,13 @@ def parse_executor_config(
         return ExecutorConfig(), []
     if isinstance(value, str):
         value = {"kind": value}
+    kinds = executor_kinds()
     if not isinstance(value, dict):
-        msg = f"'executor' is a kind ({', '.join(EXECUTOR_KINDS)}) or a mapping {{kind: ..., workers: ...}}, not {value!r}"
+        msg = f"'executor' is a kind ({', '.join(kinds)}) or a mapping {{kind: ..., workers: ...}}, not {value!r}"
         return None, [resolved.issue(msg, "executor") if resolved else ConfigIssue(msg, key="executor")]
     kind = value.get("kind")
-    if isinstance(kind, str) and kind not in EXECUTOR_KINDS:
-        msg = f"unknown executor '{kind}'{did_you_mean(kind, EXECUTOR_KINDS)}; executors: {', '.join(EXECUTOR_KINDS)}"
+    if kind is not None and (not isinstance(kind, str) or kind not in kinds):
+        msg = f"unknown executor {kind!r}{did_you_mean(str(kind), kinds)}; executors: {', '.join(kinds)}"
         issue = resolved.issue(msg, "executor.kind") if resolved else ConfigIssue(msg, key="executor.kind")
         rest = {k: v for k, v in value.items() if k != "kind"}
         _, more = _validate(rest, resolved, validate_params)
@@ -138,24 +149,25 @@ def make_executor(config: ExecutorConfig | str | dict[str, Any] | None = None, /
         if issues or cfg is None:
             raise ConfigError(issues)
         config = cfg
-    common = {
+    import dataclasses
+
+    from hepreco.plugins import get_registry
+
+    cls = get_registry().executor_class(config.kind)
+    values = {
         "chunk_size": config.chunk_size,
         "retries": config.retries,
         "journal": Path(config.journal) if config.journal else None,
         "merge": config.merge,
         "workdir": Path(config.workdir) if config.workdir else None,
+        "workers": config.workers,
+        "start_method": config.start_method,
+        "scheduler": config.scheduler,
+        "dashboard": config.dashboard,
     }
-    if config.kind == "processes":
-        from hepreco.executors.processes import ProcessesExecutor
-
-        return ProcessesExecutor(workers=config.workers, start_method=config.start_method, **common)
-    if config.kind == "dask":
-        from hepreco.executors.dask import DaskExecutor
-
-        return DaskExecutor(workers=config.workers, scheduler=config.scheduler, dashboard=config.dashboard, **common)
-    from hepreco.executors.inline import InlineExecutor
-
-    return InlineExecutor(**common)
+    fields = {f.name for f in dataclasses.fields(cls)}
+    executor: Executor = cls(**{k: v for k, v in values.items() if k in fields})
+    return executor
 
 
 def apply_executor_options(

@@ -1,5 +1,5 @@
-"""Registers the plugin with hepreco (the entry point names this module): a module, an output format and a
-command-line command, each by name so that registering imports nothing but hepreco."""
+"""Registers the plugin with hepreco (the entry point names this module): a module, an output format, an
+executor and a command-line command, each by name so that registering imports nothing but hepreco."""
 
 from __future__ import annotations
 
@@ -29,3 +29,8 @@ def hepreco_commands() -> list[Command]:
             arguments=_summary_args,
         )
     ]
+
+
+@hepreco.hookimpl
+def hepreco_executors() -> list[str]:
+    return ["hepreco_smear.batch:BatchExecutor"]  # kind "batch"

@@ -63,3 +63,20 @@ def test_summary_command(tmp_path, capsys):
     assert "50 events, written by job 'smeared'" in text and "smeared:" in text and "mean" in text
     assert main(["smear-summary", str(out), "--column", "nope"]) == 2
     assert "no column 'nope'" in capsys.readouterr().err
+
+
+def test_batch_executor_gives_the_inline_job(tmp_path):
+    """The plugin's executor (one process per chunk) through hepreco's client: the same file and histogram."""
+    from hepreco_smear.jsonl import read_jsonl
+
+    job = Path(__file__).parents[1] / "job.yaml"
+    inline = hepreco.run(job, events=300, set={"modules.out.file": str(tmp_path / "a.jsonl")})
+    batch = hepreco.run(
+        job,
+        events=300,
+        set={"modules.out.file": str(tmp_path / "b.jsonl")},
+        executor={"kind": "batch", "workers": 2, "chunk_size": 100},
+    )
+    assert batch.executor["executor"] == "batch (2 at a time)" and batch.executor["chunks"] == 3
+    assert read_jsonl(tmp_path / "a.jsonl")[1] == read_jsonl(tmp_path / "b.jsonl")[1]
+    assert inline.histograms["h"]["h"] == batch.histograms["h"]["h"]
