@@ -12,7 +12,7 @@ import numpy as np
 from hepreco.core.inputtag import InputTag
 from hepreco.errors import ProductNotFound
 
-__all__ = ["EventIDs", "Events", "ProductStore"]
+__all__ = ["EventIDs", "Events", "ProductStore", "to_array"]
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,9 @@ class _Product:
         self.full: ak.Array | None = array if index is None else None
 
 
-def _to_array(value: Any) -> ak.Array:
+def to_array(value: Any) -> ak.Array:
+    """``value`` (an awkward array, a numpy array — 2-d and more as regular arrays — or a list) as an awkward
+    array, as a product is stored."""
     if isinstance(value, ak.Array):
         return value
     if isinstance(value, np.ndarray):
@@ -285,7 +287,7 @@ class Events:
             declared = ", ".join(repr(p) for p in sorted(self._produces)) or "nothing"
             msg = f"module '{self._label}' put undeclared product {instance!r}; it declares produces = ({declared})"
             raise ValueError(msg)
-        arr = _to_array(array)
+        arr = to_array(array)
         if len(arr) != self._len:
             name = f"{self._label}:{instance}" if instance else self._label
             msg = f"product '{name}' has {len(arr)} entries but the batch has {self._len} events"

@@ -209,6 +209,9 @@ class SourceBatch:
     ids: EventIDs
     products: dict[str, ak.Array]
 
+    def __len__(self) -> int:
+        return len(self.ids)
+
 
 class _SourceConfig(ModuleConfig):
     events: int | None = Field(None, ge=0)

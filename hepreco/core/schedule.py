@@ -15,7 +15,7 @@ import awkward as ak
 import numpy as np
 
 from hepreco.core.build import JobPlan, Step
-from hepreco.core.events import Events, ProductStore, _to_array
+from hepreco.core.events import Events, ProductStore, to_array
 from hepreco.core.module import SourceBatch
 from hepreco.core.reports import TimeReport, TrigReport
 from hepreco.errors import ModuleError, describe_events
@@ -78,7 +78,7 @@ class Schedule:
         n = len(store)
         src = self.plan.source_label
         for inst, value in batch.products.items():
-            arr = _to_array(value)
+            arr = to_array(value)
             if len(arr) != n:
                 name = f"{src}:{inst}" if inst else src
                 msg = f"source product '{name}' has {len(arr)} entries but the batch has {n} events"

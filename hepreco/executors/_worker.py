@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from hepreco.config.loader import ResolvedConfig
     from hepreco.core.build import JobPlan, Step
 
-__all__ = ["ChunkError", "ChunkResult", "ChunkTask", "run_task", "teardown"]
+__all__ = ["ChunkError", "ChunkResult", "ChunkTask", "forget", "run_task", "teardown"]
 
 log = logging.getLogger("hepreco.executors")
 
@@ -265,6 +265,12 @@ def run_task(task: ChunkTask) -> ChunkResult:
             index=task.index, chunk=task.chunk, worker=worker_id(), executor=task.executor,
             attempts=task.attempt, error=ChunkError.from_exception(err),
         )  # fmt: skip
+
+
+def forget(job_id: str) -> None:
+    """Drop the job's state in this process without ``end_job`` (a job that failed or was interrupted)."""
+    with _STATES_LOCK:
+        _STATES.pop(job_id, None)
 
 
 def teardown(job_id: str) -> dict[str, Any] | None:

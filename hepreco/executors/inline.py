@@ -13,7 +13,7 @@ from hepreco.core.chunks import plan_chunks, skips_chunks
 from hepreco.core.loop import JobLoop, announce, finish_job
 from hepreco.core.reports import ExecutorReport
 from hepreco.executors._chunked import Backend, run_chunked
-from hepreco.executors._worker import ChunkResult, ChunkTask, run_task, teardown
+from hepreco.executors._worker import ChunkResult, ChunkTask, forget, run_task, teardown
 from hepreco.executors.base import Executor
 
 if TYPE_CHECKING:
@@ -47,10 +47,7 @@ class _ThisProcess(Backend):
 
     def close(self, *, cancel: bool = False) -> None:
         if cancel and self._job_id is not None:  # a failed or interrupted job: forget its modules
-            from hepreco.executors import _worker
-
-            with _worker._STATES_LOCK:
-                _worker._STATES.pop(self._job_id, None)
+            forget(self._job_id)
 
 
 @dataclass

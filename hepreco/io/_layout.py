@@ -34,6 +34,7 @@ __all__ = [
     "ProductLayout",
     "assemble",
     "is_option",
+    "layout_placeholder",
     "split_option",
     "tree_kind",
     "zip_lists",
@@ -208,7 +209,7 @@ def tree_layout(name: str, t: ak.types.Type, *, option: bool, origin: str = "") 
 
 
 # --- writing -------------------------------------------------------------------------------------
-def _placeholder(layout: ak.contents.Content, nan: bool = False) -> ak.contents.Content:
+def layout_placeholder(layout: ak.contents.Content, nan: bool = False) -> ak.contents.Content:
     """A length-1 layout of the same type as ``layout``, all zeros / empty lists / empty strings (with
     ``nan``, floating-point numbers are NaN instead of zero)."""
     c = ak.contents
@@ -222,19 +223,19 @@ def _placeholder(layout: ak.contents.Content, nan: bool = False) -> ak.contents.
             ak.index.Index64(np.zeros(2, dtype=np.int64)), layout.content[0:0], parameters=layout.parameters
         )
     if isinstance(layout, c.RegularArray):
-        inner = ak.Array(_placeholder(layout.content, nan))
+        inner = ak.Array(layout_placeholder(layout.content, nan))
         return c.RegularArray(
             inner[np.zeros(layout.size, dtype=np.int64)].layout, layout.size, 1, parameters=layout.parameters
         )
     if isinstance(layout, c.RecordArray):
         return c.RecordArray(
-            [_placeholder(x, nan) for x in layout.contents],
+            [layout_placeholder(x, nan) for x in layout.contents],
             None if layout.is_tuple else layout.fields,
             length=1,
             parameters=layout.parameters,
         )
     if isinstance(layout, c.IndexedArray):
-        return _placeholder(layout.project(), nan)
+        return layout_placeholder(layout.project(), nan)
     if layout.is_option:
         return c.IndexedOptionArray(ak.index.Index64(np.array([-1], dtype=np.int64)), layout.content)
     msg = f"cannot make a placeholder for {type(layout).__name__}"
@@ -251,7 +252,7 @@ def split_option(array: ak.Array) -> tuple[np.ndarray, ak.Array]:
     content = ak.drop_none(array, axis=0)
     if valid.all():
         return valid, content
-    filled = ak.concatenate([content, ak.Array(_placeholder(ak.to_packed(content).layout, nan=True))])
+    filled = ak.concatenate([content, ak.Array(layout_placeholder(ak.to_packed(content).layout, nan=True))])
     index = np.cumsum(valid) - 1
     index[~valid] = len(content)
     return valid, filled[index]

@@ -15,7 +15,7 @@ from pydantic import Field, field_validator
 
 from hepreco.core.events import EventIDs, Events
 from hepreco.core.module import Output
-from hepreco.io._layout import _placeholder, as_option, drop_option, event_type, is_option
+from hepreco.io._layout import as_option, drop_option, event_type, is_option, layout_placeholder
 from hepreco.io.provenance import dumps, file_document, read_file_document
 
 __all__ = ["FileOutput", "OutFile", "stored_name"]
@@ -53,7 +53,7 @@ def made_for_no_event(events: Events, product: str) -> bool:
 def placeholder(array: ak.Array) -> ak.contents.Content:
     """A length-1 layout of the type of ``array``'s values (option removed), zeros and empty lists."""
     values = ak.drop_none(array, axis=0) if is_option(event_type(array)) else array
-    return _placeholder(ak.to_packed(values).layout)
+    return layout_placeholder(ak.to_packed(values).layout)
 
 
 def all_missing(template: ak.contents.Content, n: int) -> ak.Array:

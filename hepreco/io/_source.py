@@ -18,15 +18,13 @@ from pydantic import Field, field_validator
 
 from hepreco.core.events import EventIDs
 from hepreco.core.module import Chunk, Source, SourceBatch
+from hepreco.io.columns import EVENT_NAMES, RUN_NAMES, SUBRUN_NAMES
 from hepreco.io.provenance import add_history
 
 __all__ = ["FileInfo", "FileSource", "sanitize"]
 
 log = logging.getLogger("hepreco.io")
 
-RUN_NAMES = ("run", "Run", "RunNumber", "runNumber")
-SUBRUN_NAMES = ("subrun", "subRun", "SubRun", "luminosityBlock", "LumiBlock", "lumi", "lumiBlock")
-EVENT_NAMES = ("event", "Event", "EventNumber", "eventNumber")
 _GLOB_CHARS = re.compile(r"[*?\[]")
 _NON_IDENT = re.compile(r"\W")
 

@@ -156,7 +156,7 @@ def _dump_parquet(path: str) -> list[str]:
 def dump_file(path: str, *, tree: str | None = None) -> str:
     """What ``hepreco dump FILE`` prints: every object of a ROOT file (branches and types of its trees),
     or the columns of a Parquet file, the products hepreco stored and a line on its provenance."""
-    from hepreco.io.provenance import _is_parquet
+    from hepreco.io.provenance import is_parquet
 
-    lines = _dump_parquet(path) if _is_parquet(path) else _dump_root(path, tree)
+    lines = _dump_parquet(path) if is_parquet(path) else _dump_root(path, tree)
     return "\n".join(lines)

@@ -76,10 +76,6 @@ def add_history(job: JobContext, doc: dict[str, Any] | None) -> None:
 
 def is_parquet(path: str) -> bool:
     """Whether ``path`` is a Parquet file (by extension, else by its magic bytes)."""
-    return _is_parquet(path)
-
-
-def _is_parquet(path: str) -> bool:
     if path.endswith((".parquet", ".pq")):
         return True
     try:
@@ -110,7 +106,7 @@ def read_file_document(path: str | os.PathLike[str]) -> dict[str, Any] | None:
         ValueError: the document is there but is not valid JSON.
     """
     path = str(path)
-    if _is_parquet(path):
+    if is_parquet(path):
         import pyarrow.parquet as pq
 
         meta = pq.ParquetFile(path).metadata.metadata or {}

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import copy
 import glob
-import json
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -22,9 +21,9 @@ from typing import TYPE_CHECKING, Any
 import awkward as ak
 import numpy as np
 
-from hepreco.core.events import EventIDs
-from hepreco.errors import ConfigError, ConfigIssue, suggest
-from hepreco.io.provenance import is_parquet as _is_parquet
+from hepreco.core.module import SourceBatch
+from hepreco.errors import ConfigError, ConfigIssue
+from hepreco.io.columns import MissingColumn, iter_files
 from hepreco.ml.spec import TrainData
 from hepreco.ml.split import SPLITS, split_index
 
@@ -49,36 +48,10 @@ __all__ = [
 COLLECT_LABEL = "_ml_collect"
 STREAM_PATH = "_ml_stream"
 ML_PLUGIN = "hepreco.ml.plugin"
-RUN_NAMES = ("run", "Run", "RunNumber", "runNumber")
-SUBRUN_NAMES = ("subrun", "subRun", "SubRun", "luminosityBlock", "LumiBlock", "lumi", "lumiBlock")
-EVENT_NAMES = ("event", "Event", "EventNumber", "eventNumber")
 
 
-@dataclass
-class DataBatch:
-    """One batch of events: their ids and the requested products (name → awkward array)."""
-
-    ids: EventIDs
-    products: dict[str, ak.Array]
-
-    def __len__(self) -> int:
-        return len(self.ids)
-
-
-class MissingColumn(LookupError):
-    """A requested product or column that the job or file does not have; lists the nearest names."""
-
-    def __init__(self, name: str, where: str, available: Sequence[str]) -> None:
-        self.name = name
-        self.where = where
-        self.available = sorted(available)
-        close = suggest(name, self.available)
-        hint = (" (did you mean " + " or ".join(repr(c) for c in close) + "?)") if close else ""
-        shown = ", ".join(self.available[:30]) + (" ..." if len(self.available) > 30 else "")
-        super().__init__(f"{where}: no product or column '{name}'{hint}; available: {shown or 'none'}")
-
-    def __str__(self) -> str:
-        return str(self.args[0])
+#: one batch of events: their ids and the requested products (name -> awkward array)
+DataBatch = SourceBatch
 
 
 # --- a job run on the fly ----------------------------------------------------------------------------
@@ -232,181 +205,6 @@ def expand_files(specs: Sequence[str], base_dir: Path | None = None) -> list[str
             )
         out.extend(found)
     return out
-
-
-def _document(path: str, parquet: bool, handle: Any = None) -> dict[str, Any] | None:
-    """The hepreco provenance document of a file hepreco wrote, or None."""
-    try:
-        if parquet:
-            import pyarrow.parquet as pq
-
-            raw = (pq.ParquetFile(path).metadata.metadata or {}).get(b"hepreco_provenance")
-            text = raw.decode() if raw is not None else None
-        else:
-            text = str(handle["hepreco_provenance"]) if "hepreco_provenance" in handle else None
-        return json.loads(text) if text else None
-    except Exception:
-        return None
-
-
-def _from_document(doc: dict[str, Any] | None, name: str, available: Sequence[str]) -> str | None:
-    """The column that holds product ``name`` (an InputTag of the job that wrote the file)."""
-    if not doc:
-        return None
-    for stored, layout in (doc.get("products") or {}).items():
-        if not isinstance(layout, dict) or layout.get("origin") != name:
-            continue
-        fields = layout.get("fields") or {}
-        if stored in available:
-            return stored
-        if list(fields) == [""] and fields[""] in available:
-            return str(fields[""])
-    return None
-
-
-def _pick(names: Sequence[str], available: Sequence[str]) -> str | None:
-    return next((n for n in names if n in available), None)
-
-
-def _columns_for(
-    names: Sequence[str], available: Sequence[str], doc: dict[str, Any] | None, where: str
-) -> dict[str, str]:
-    out = {}
-    for name in names:
-        if name in available:
-            out[name] = name
-            continue
-        col = _from_document(doc, name, available)
-        if col is None:
-            raise MissingColumn(name, where, available)
-        out[name] = col
-    return out
-
-
-def _ids(columns: Mapping[str, Any], n: int, start: int, file_index: int) -> EventIDs:
-    def get(key: str, dtype: Any) -> np.ndarray | None:
-        arr = columns.get(key)
-        return None if arr is None else np.asarray(ak.to_numpy(arr)).astype(dtype)
-
-    event = get("event", np.uint64)
-    run = get("run", np.uint32)
-    subrun = get("subrun", np.uint32)
-    if event is None:  # the entry number in its file plus one, as hepreco's file sources do
-        event = np.arange(start + 1, start + n + 1, dtype=np.uint64)
-        if subrun is None:
-            subrun = np.full(n, file_index, dtype=np.uint32)
-    if run is None:
-        run = np.ones(n, dtype=np.uint32)
-    if subrun is None:
-        subrun = np.zeros(n, dtype=np.uint32)
-    return EventIDs(run, subrun, event)
-
-
-def iter_files(
-    files: Sequence[str],
-    products: Sequence[str],
-    *,
-    tree: str | None = None,
-    step_size: int = 100_000,
-) -> Iterator[DataBatch]:
-    """Read ``products`` from ROOT (TTree or RNTuple) or Parquet files written by a hepreco job.
-
-    A product is a column (branch) name, or the InputTag it had in the job that wrote the file (found
-    through the file's hepreco provenance). Event ids come from the ``run``/``subrun``/``event``
-    columns (or their usual aliases); without an event column, events are numbered by entry as
-    hepreco's file sources number them.
-
-    Raises:
-        MissingColumn: a product the file does not have (with the nearest names).
-        OSError: a file that cannot be read (naming it).
-    """
-    for index, path in enumerate(files):
-        if _is_parquet(path):
-            yield from _iter_parquet(path, products, index, step_size)
-        else:
-            yield from _iter_root(path, products, index, tree, step_size)
-
-
-def _iter_parquet(path: str, products: Sequence[str], index: int, step_size: int) -> Iterator[DataBatch]:
-    import pyarrow.parquet as pq
-
-    try:
-        pf = pq.ParquetFile(path)
-    except Exception as err:
-        raise OSError(f"{path}: cannot be read as Parquet: {type(err).__name__}: {err}") from err
-    available = list(pf.schema_arrow.names)
-    doc = _document(path, True)
-    cols = _columns_for(products, available, doc, path)
-    idcols = _id_columns(available)
-    wanted = list(dict.fromkeys([*cols.values(), *idcols.values()]))
-    start = 0
-    for rg in range(pf.num_row_groups):
-        try:
-            arr = ak.from_parquet(path, columns=wanted, row_groups=[rg])
-        except Exception as err:
-            raise OSError(f"{path}: row group {rg} cannot be read: {type(err).__name__}: {err}") from err
-        n = len(arr)
-        ids = _ids({k: arr[c] for k, c in idcols.items()}, n, start, index)
-        yield DataBatch(ids, {name: arr[col] for name, col in cols.items()})
-        start += n
-
-
-def _id_columns(available: Sequence[str]) -> dict[str, str]:
-    """The columns holding run, subrun and event numbers, for those a file has."""
-    found = {
-        "run": _pick(RUN_NAMES, available),
-        "subrun": _pick(SUBRUN_NAMES, available),
-        "event": _pick(EVENT_NAMES, available),
-    }
-    return {k: c for k, c in found.items() if c}
-
-
-def _find_tree(f: Any, tree: str | None, path: str) -> Any:
-    classes = f.classnames()
-    trees = [
-        k.split(";")[0] for k, c in classes.items() if c in ("TTree", "ROOT::RNTuple", "ROOT::Experimental::RNTuple")
-    ]
-    trees = list(dict.fromkeys(trees))
-    name = tree
-    if name is None:
-        if "events" in trees:
-            name = "events"
-        elif len(trees) == 1:
-            name = trees[0]
-        else:
-            raise OSError(f"{path}: {len(trees)} trees ({', '.join(trees) or 'none'}): name one with data.tree")
-    if name not in trees:
-        raise MissingColumn(name, f"{path} (trees)", trees)
-    return f[name]
-
-
-def _iter_root(path: str, products: Sequence[str], index: int, tree: str | None, step_size: int) -> Iterator[DataBatch]:
-    import uproot
-
-    if not Path(path).is_file():
-        raise FileNotFoundError(f"{path}: no such file")
-    try:
-        f = uproot.open(path)
-    except Exception as err:
-        raise OSError(f"{path}: cannot be opened as a ROOT file: {type(err).__name__}: {err}") from err
-    with f:
-        t = _find_tree(f, tree, path)
-        available = list(t.keys())
-        doc = _document(path, False, f)
-        cols = _columns_for(products, available, doc, f"{path}:{t.name}")
-        idcols = _id_columns(available)
-        wanted = list(dict.fromkeys([*cols.values(), *idcols.values()]))
-        total = int(t.num_entries)
-        for start in range(0, total, step_size):
-            stop = min(start + step_size, total)
-            try:
-                arr = t.arrays(wanted, entry_start=start, entry_stop=stop, library="ak")
-            except Exception as err:
-                msg = f"{path}:{t.name} entries {start}..{stop} cannot be read: {type(err).__name__}: {err}"
-                raise OSError(msg) from err
-            n = stop - start
-            ids = _ids({k: arr[c] for k, c in idcols.items()}, n, start, index)
-            yield DataBatch(ids, {name: arr[col] for name, col in cols.items()})
 
 
 # --- batches -> examples --------------------------------------------------------------------------

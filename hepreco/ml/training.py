@@ -198,18 +198,11 @@ def data_recipe(cfg: DataConfig, resolved: ResolvedConfig, examples: Mapping[str
 
 def _file_record(path: str) -> dict[str, Any]:
     rec: dict[str, Any] = {"path": path, "bytes": os.path.getsize(path)}
-    from hepreco.ml.data import _document, _is_parquet
+    from hepreco.io.provenance import read_file_document
 
-    doc = None
     try:
-        if _is_parquet(path):
-            doc = _document(path, True)
-        else:
-            import uproot
-
-            with uproot.open(path) as f:
-                doc = _document(path, False, f)
-    except Exception:
+        doc = read_file_document(path)
+    except (OSError, ValueError):
         doc = None
     if doc and doc.get("history"):
         last = doc["history"][-1]
