@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal, TypeVar, Union, get_args, get_origin
+from typing import Any, Literal, TypeVar
 
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from hepreco.config.loader import ResolvedConfig, load_config
-from hepreco.errors import ConfigError, ConfigIssue, did_you_mean
+from hepreco.errors import ConfigError, ConfigIssue
 
 __all__ = [
     "DataConfig",
@@ -252,31 +252,7 @@ class EvalConfig(_Base):
 
 
 # --- loading with located errors -------------------------------------------------------------------
-def _model_at(cls: type[BaseModel], loc: Sequence[Any]) -> type[BaseModel] | None:
-    """The pydantic model class that holds the key at ``loc`` (for the did-you-mean of unknown keys)."""
-    cur: Any = cls
-    for part in loc:
-        if not (isinstance(cur, type) and issubclass(cur, BaseModel)):
-            return None
-        info = cur.model_fields.get(str(part))
-        if info is None:
-            return None
-        cur = _unwrap(info.annotation)
-    return cur if isinstance(cur, type) and issubclass(cur, BaseModel) else None
-
-
-def _unwrap(ann: Any) -> Any:
-    origin = get_origin(ann)
-    if origin is Union or str(origin) in ("types.UnionType", "<class 'types.UnionType'>"):
-        for arg in get_args(ann):
-            if isinstance(arg, type) and issubclass(arg, BaseModel):
-                return arg
-        return None
-    return ann
-
-
 M = TypeVar("M", bound=BaseModel)
-_UNION_TAGS = ("str", "list[str]", "int", "float", "bool", "none")
 
 
 def config_error(issues: Sequence[ConfigIssue], what: str) -> ConfigError:
@@ -286,28 +262,12 @@ def config_error(issues: Sequence[ConfigIssue], what: str) -> ConfigError:
 
 def validate_config(cls: type[M], data: Any, resolved: ResolvedConfig, *, prefix: str = "", what: str = "config") -> M:
     """``cls(**data)``, or ConfigError with one issue per problem: file, line, key path, did-you-mean."""
+    from hepreco.config.validation import validation_issues
+
     try:
         return cls.model_validate(data)
     except pydantic.ValidationError as err:
-        issues = []
-        for e in err.errors():
-            loc = [p for p in e.get("loc", ()) if not (isinstance(p, str) and p in _UNION_TAGS)]
-            key = ".".join([prefix, *map(str, loc)] if prefix else map(str, loc))
-            if e["type"] == "extra_forbidden":
-                name = str(loc[-1]) if loc else "?"
-                holder = _model_at(cls, loc[:-1])
-                fields = list(holder.model_fields) if holder is not None else []
-                msg = f"unknown key '{name}'{did_you_mean(name, fields)}" + (
-                    f"; keys: {', '.join(fields)}" if fields else ""
-                )
-            elif e["type"] == "missing":
-                msg = f"missing required key '{loc[-1] if loc else '?'}'"
-            else:
-                got = e.get("input")
-                text = e["msg"].removeprefix("Value error, ")
-                msg = text if isinstance(got, dict) else f"{text} (got {got!r})"
-            issues.append(resolved.issue(msg, key))
-        raise config_error(list(dict.fromkeys(issues)), what) from None
+        raise config_error(validation_issues(err, cls, resolved, prefix=prefix), what) from None
 
 
 def _load(
