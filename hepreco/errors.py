@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 __all__ = [
     "ConfigError",
@@ -94,7 +95,7 @@ class PluginError(ImportError):
     """A plugin that could not be loaded or registered; names the plugin and the hook."""
 
 
-def describe_events(run: Sequence[int], subrun: Sequence[int], event: Sequence[int], *, limit: int = 3) -> str:
+def describe_events(run: Any, subrun: Any, event: Any, *, limit: int = 3) -> str:
     """``"run 1 subrun 0 events 1..1000 (1000 events)"`` for the message of a :class:`ModuleError`."""
     n = len(event)
     if n == 0:

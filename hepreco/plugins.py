@@ -83,7 +83,7 @@ def _short_error(err: BaseException) -> str:
 
 @functools.cache
 def _packages_distributions() -> dict[str, list[str]]:
-    return md.packages_distributions()
+    return dict(md.packages_distributions())
 
 
 def _dist_version(module: ModuleType) -> str | None:
@@ -513,9 +513,9 @@ class Registry:
 
     def resolve(self, name: str, *, kinds: Iterable[str] | None = None) -> type[Module]:
         """The module or source class named ``plugin.ClassName`` (or a unique bare ``ClassName``)."""
-        return self._lookup(name, self.types, "module", kinds)  # type: ignore[return-value]
+        return self._lookup(name, self.types, "module", kinds)
 
-    def resolve_service(self, name: str) -> type:
+    def resolve_service(self, name: str) -> Any:
         return self._lookup(name, self.service_types, "service", None)
 
     def type_names(self, *, kinds: Iterable[str] | None = None) -> list[str]:

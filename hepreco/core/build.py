@@ -331,7 +331,10 @@ class _PlanBuilder:
                         issues.append(resolved.issue(f"'{mode}{label}': '{mode}' applies to filters only", ekey, label))
                         continue
                     parsed.append((mode, label))
-                (end_paths if is_end else paths)[pname] = [lab for _, lab in parsed] if is_end else parsed  # type: ignore[index]
+                if is_end:
+                    end_paths[pname] = [lab for _, lab in parsed]
+                else:
+                    paths[pname] = parsed
 
         # --- selections ---------------------------------------------------------------------------
         for label, mod in modules.items():

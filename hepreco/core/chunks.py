@@ -71,7 +71,7 @@ def split_for_workers(chunks: list[Chunk], workers: int, source: Any) -> list[Ch
         return chunks
     cfg = getattr(source, "config", None)
     batch = int(getattr(cfg, "batch_size", 10_000) or 10_000)
-    fields_set = getattr(cfg, "model_fields_set", set())
+    fields_set: set[str] = getattr(cfg, "model_fields_set", set())
     if cfg is not None and "batch_size" not in fields_set and hasattr(cfg, "batch_bytes"):
         batch = 10_000
     size = max(-(-total // (workers * CHUNKS_PER_WORKER)), batch, 1000)

@@ -131,7 +131,9 @@ class ProductStore:
         if view is None:
             if prod.full is None:
                 pos = np.full(self._len, -1, dtype=np.int64)
-                pos[prod.index] = np.arange(len(prod.index), dtype=np.int64)
+                index = prod.index
+                assert index is not None
+                pos[index] = np.arange(len(index), dtype=np.int64)
                 prod.full = _option_take(prod.array, pos)
             array = prod.full
         elif prod.index is None:

@@ -38,7 +38,8 @@ class InputTag:
 
     def __init__(self, label: str | InputTag, instance: str = "", fields: tuple[str, ...] = ()) -> None:
         if isinstance(label, InputTag):
-            label, instance, fields = label.label, label.instance, label.fields
+            tag = label
+            label, instance, fields = tag.label, tag.instance, tag.fields
         elif ":" in label or "." in label:
             if instance or fields:
                 msg = f"InputTag({label!r}, ...): give either a full tag string or separate parts"

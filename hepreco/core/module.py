@@ -26,14 +26,18 @@ if TYPE_CHECKING:
 __all__ = [
     "Analyzer",
     "Chunk",
+    "EndPathConfig",
     "Filter",
+    "GeneratorConfig",
     "GeneratorSource",
     "Module",
     "ModuleConfig",
     "Output",
+    "OutputConfig",
     "Producer",
     "Source",
     "SourceBatch",
+    "SourceConfig",
 ]
 
 
@@ -103,7 +107,8 @@ class Module:
     plugin_name: ClassVar[str] = ""
 
     def __init__(self, config: ModuleConfig, *, label: str, services: Services, job: JobContext) -> None:
-        self.config = config
+        #: the validated parameters, an instance of the class's ``Config`` (typed ``Any``: each subclass has its own)
+        self.config: Any = config
         self.label = label
         self.services = services
         self.job = job
@@ -213,7 +218,7 @@ class SourceBatch:
         return len(self.ids)
 
 
-class _SourceConfig(ModuleConfig):
+class SourceConfig(ModuleConfig):
     events: int | None = Field(None, ge=0)
     """Stop after this many events (all when unset). ``-n/--events`` on the command line sets it."""
     batch_size: int = Field(10_000, gt=0)
@@ -232,7 +237,7 @@ class Source(Module):
     """
 
     kind = "source"
-    Config = _SourceConfig
+    Config: ClassVar[type[ModuleConfig]] = SourceConfig
     #: with ``skip_bad_files``, which failures of a chunk skip it whole (after its retries) instead of failing
     #: the job: ``"read"`` (the default: only this source's own errors while reading, such as a file found
     #: corrupt after its first batch), ``"any"`` (any module's: a chunk of generated events that cannot be
@@ -253,8 +258,8 @@ class Source(Module):
         raise NotImplementedError
 
 
-class _GeneratorConfig(_SourceConfig):
-    events: int = Field(..., ge=0)  # type: ignore[assignment]
+class GeneratorConfig(SourceConfig):
+    events: int = Field(..., ge=0)
     """Number of events to generate. ``-n/--events`` on the command line sets it."""
     first_event: int = Field(1, ge=0)
     """Event number of the first event."""
@@ -270,7 +275,7 @@ class GeneratorSource(Source):
     Subclasses implement :meth:`generate`, called once per batch with the batch's event ids.
     """
 
-    Config = _GeneratorConfig
+    Config: ClassVar[type[ModuleConfig]] = GeneratorConfig
     skippable_failures: ClassVar[str] = "any"
 
     def chunks(self) -> list[Chunk]:
@@ -309,7 +314,7 @@ class Filter(Module):
         raise NotImplementedError
 
 
-class _EndPathConfig(ModuleConfig):
+class EndPathConfig(ModuleConfig):
     select: list[str] = Field(default_factory=list)
     """Only events that passed any of these paths (art's SelectEvents); all events when empty."""
 
@@ -318,13 +323,13 @@ class Analyzer(Module):
     """Looks at events on an end path (fills histograms, computes metrics): ``analyze(events)``."""
 
     kind = "analyzer"
-    Config = _EndPathConfig
+    Config: ClassVar[type[ModuleConfig]] = EndPathConfig
 
     def analyze(self, events: Events) -> None:
         raise NotImplementedError
 
 
-class _OutputConfig(_EndPathConfig):
+class OutputConfig(EndPathConfig):
     keep: list[str] = Field(default_factory=lambda: ["*"])
     """Products to write, as InputTag patterns with wildcards (``source:*``, ``hitid``, ``*``)."""
     drop: list[str] = Field(default_factory=list)
@@ -346,7 +351,7 @@ class Output(Module):
     """
 
     kind = "output"
-    Config = _OutputConfig
+    Config: ClassVar[type[ModuleConfig]] = OutputConfig
 
     def write(self, events: Events) -> None:
         raise NotImplementedError

@@ -74,10 +74,10 @@ def check_outputs(
     resolved = job.config
     issues: list[ConfigIssue] = []
     writes: list[tuple[str, str | None, Path, bool]] = []  # (config key, label, path, overwrite allowed)
-    for label, mod in plan.modules.items():
+    for mod_label, mod in plan.modules.items():
         for param, path in mod.output_files():
             allowed = bool(getattr(mod.config, "overwrite", True))
-            writes.append((f"modules.{label}.{param}", label, Path(path), allowed))
+            writes.append((f"modules.{mod_label}.{param}", mod_label, Path(path), allowed))
     for svc in plan.services:
         for param, path in svc.output_files():
             allowed = bool(getattr(svc.config, "overwrite", True))

@@ -102,7 +102,7 @@ class Schedule:
                     reach = m.copy() if reach is None else np.logical_or(reach, m, out=reach)
             index = None if reach is None else np.flatnonzero(reach)
             count = n if index is None else len(index)
-            visited = [n if masks[p] is None else int(np.count_nonzero(masks[p])) for p, _, _ in step.paths]
+            visited = [n if (mk := masks[p]) is None else int(np.count_nonzero(mk)) for p, _, _ in step.paths]
             for (p, pos, _mode), v in zip(step.paths, visited, strict=True):
                 self._mcounts[(p, pos)].visited += v
             if count == 0:
@@ -142,7 +142,8 @@ class Schedule:
         for pi, name in enumerate(self.path_names):
             pc = self.trig.paths[name]
             pc.visited += n
-            pc.passed += n if masks[pi] is None else int(np.count_nonzero(masks[pi]))
+            mask = masks[pi]
+            pc.passed += n if mask is None else int(np.count_nonzero(mask))
         for step in self.plan.end_steps:
             index = None
             if step.select:

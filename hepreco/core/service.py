@@ -29,7 +29,8 @@ class Service:
     essential: ClassVar[bool] = False
 
     def __init__(self, config: ModuleConfig, *, job: JobContext) -> None:
-        self.config = config
+        #: the validated parameters, an instance of the class's ``Config`` (typed ``Any``: each subclass has its own)
+        self.config: Any = config
         self.job = job
 
     @property

@@ -7,6 +7,7 @@ beyond keeping a few chunks in flight per worker and putting a failed one back i
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import shutil
@@ -160,7 +161,7 @@ def _summaries_from_histograms(plan: JobPlan, merged: dict[str, dict[str, Any]])
             mod.label,
             tname,
             "end_job",
-            lambda b=booked, m=mod: load_merged_histograms(b, merged.get(m.label, {}), m.label),
+            functools.partial(load_merged_histograms, booked, merged.get(mod.label, {}), mod.label),
             None,
         )
         call_module(mod.label, tname, "end_job", mod.end_job, None)
@@ -232,19 +233,19 @@ def _run_pending(
                 progress.update(res.events)
                 log.info("%s done on %s: %d events", _chunk_where(i, chunks[i]), executor.label, res.events)
                 continue
-            err = res.error
+            failure = res.error
             where = _chunk_where(i, chunks[i])
-            if not err.fatal and attempts[i] <= executor.retries:
+            if not failure.fatal and attempts[i] <= executor.retries:
                 retried.add(i)
                 row.retried = len(retried)
-                log.warning("%s failed (attempt %d), running it again: %s", where, attempts[i], err.message)
+                log.warning("%s failed (attempt %d), running it again: %s", where, attempts[i], failure.message)
                 pending.appendleft(i)
                 continue
             c = chunks[i]
-            covered = skip_bad and skip_covers(plan.source, failed_label=err.label, fatal=err.fatal)
+            covered = skip_bad and skip_covers(plan.source, failed_label=failure.label, fatal=failure.fatal)
             if covered and row.skipped + 1 < len(chunks):
                 row.skipped += 1
-                text = _chunk_exception(err, i, c, attempts[i])
+                text = _chunk_exception(failure, i, c, attempts[i])
                 rep.skipped_chunks.append(
                     {"chunk": i, "file": c.file, "start": c.start, "stop": c.stop, "error": str(text)}
                 )
@@ -257,7 +258,7 @@ def _run_pending(
             row.failed += 1
             # a job whose every chunk would be skipped fails, as one with no readable input file does
             note = "; every chunk failed" if covered else ""
-            raise _chunk_exception(err, i, c, attempts[i], note)
+            raise _chunk_exception(failure, i, c, attempts[i], note)
     rep.lost_workers = backend.lost_workers
     return backend.teardown(job.job_id)
 

@@ -6,6 +6,7 @@ chunks in chunk order whatever order they finish in, so sums are the same on eve
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -210,7 +211,7 @@ def merge_outputs(
                     step.label,
                     type(mod).type_name,
                     "merge_files",
-                    lambda m=mod, p=parts, t=tmp: m.merge_files(p, t),
+                    functools.partial(mod.merge_files, parts, tmp),
                     None,
                 )
                 out.append(requested)

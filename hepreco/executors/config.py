@@ -165,8 +165,8 @@ def make_executor(config: ExecutorConfig | str | dict[str, Any] | None = None, /
         "scheduler": config.scheduler,
         "dashboard": config.dashboard,
     }
-    fields = {f.name for f in dataclasses.fields(cls)}
-    executor: Executor = cls(**{k: v for k, v in values.items() if k in fields})
+    names = {f.name for f in dataclasses.fields(cls)}
+    executor: Executor = cls(**{k: v for k, v in values.items() if k in names})
     return executor
 
 

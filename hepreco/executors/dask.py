@@ -87,7 +87,7 @@ class _Cluster(Backend):
         return fut
 
     def wait(self, futures: Collection[Any]) -> Collection[Any]:
-        return self._completed.next_batch(block=True)  # type: ignore[no-any-return]
+        return self._completed.next_batch(block=True)
 
     def result(self, future: Any) -> ChunkResult:
         distributed = _import_distributed()

@@ -39,7 +39,7 @@ class _ThisProcess(Backend):
         return list(futures)
 
     def result(self, future: Any) -> ChunkResult:
-        return future.result()  # type: ignore[no-any-return]
+        return future.result()
 
     def teardown(self, job_id: str) -> list[dict[str, Any]]:
         end = teardown(job_id)

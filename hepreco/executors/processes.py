@@ -134,7 +134,7 @@ class _Pool(Backend):
     def result(self, future: Any) -> ChunkResult:
         gen = self._futures.pop(future, self._gen)
         try:
-            return future.result()  # type: ignore[no-any-return]
+            return future.result()
         except BrokenProcessPool as err:
             if gen == self._gen:  # the first chunk to see this pool broken starts a new one
                 self.lost_workers += 1

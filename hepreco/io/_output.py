@@ -7,18 +7,18 @@ import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import awkward as ak
 import numpy as np
 from pydantic import Field, field_validator
 
 from hepreco.core.events import EventIDs, Events
-from hepreco.core.module import Output
+from hepreco.core.module import ModuleConfig, Output, OutputConfig
 from hepreco.io._layout import as_option, drop_option, event_type, is_option, layout_placeholder
 from hepreco.io.provenance import dumps, file_document, read_file_document
 
-__all__ = ["FileOutput", "OutFile", "stored_name"]
+__all__ = ["FileOutput", "FileOutputConfig", "OutFile", "stored_name"]
 
 log = logging.getLogger("hepreco.io")
 
@@ -73,7 +73,7 @@ class OutFile:
     handle: Any = None
 
 
-class _FileOutputConfig(Output.Config):
+class FileOutputConfig(OutputConfig):
     overwrite: bool = True
     """Replace an existing file (art's and ROOT's habit; the end-of-job output list says so). False: refuse
     before the first event, as ``--no-clobber`` does for every output."""
@@ -114,7 +114,7 @@ class FileOutput(Output):
     with the whole job's provenance. A format implements :meth:`part_batches` (a part's columns, in steps).
     """
 
-    Config = _FileOutputConfig
+    Config: ClassVar[type[ModuleConfig]] = FileOutputConfig
     #: ttree, rntuple or parquet
     format_name = ""
 

@@ -10,18 +10,18 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import awkward as ak
 import numpy as np
 from pydantic import Field, field_validator
 
 from hepreco.core.events import EventIDs
-from hepreco.core.module import Chunk, Source, SourceBatch
+from hepreco.core.module import Chunk, ModuleConfig, Source, SourceBatch, SourceConfig
 from hepreco.io.columns import EVENT_NAMES, RUN_NAMES, SUBRUN_NAMES
 from hepreco.io.provenance import add_history
 
-__all__ = ["FileInfo", "FileSource", "sanitize"]
+__all__ = ["FileInfo", "FileSource", "FileSourceConfig", "sanitize"]
 
 log = logging.getLogger("hepreco.io")
 
@@ -48,7 +48,7 @@ class FileInfo:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-class _FileSourceConfig(Source.Config):
+class FileSourceConfig(SourceConfig):
     files: list[str] = Field(..., min_length=1)
     """Input files: paths, glob patterns (expanded in sorted order) or URLs. Relative paths are taken from
     the working directory, else from the config file's folder. A single string is one file."""
@@ -82,7 +82,7 @@ class _FileSourceConfig(Source.Config):
 class FileSource(Source):
     """Base class of the file sources: subclasses implement ``_inspect`` and ``_read_range``."""
 
-    Config = _FileSourceConfig
+    Config: ClassVar[type[ModuleConfig]] = FileSourceConfig
     #: what the files are, for messages ("ROOT", "Parquet")
     file_kind = "input"
 

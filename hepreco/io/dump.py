@@ -5,6 +5,7 @@ file dumper)."""
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from typing import Any
 
 from hepreco.io._rootfile import TREE_CLASSES, open_root
@@ -32,7 +33,7 @@ def _ak_type(branch: Any) -> str:
         return f"(cannot be read as an array: {type(err).__name__})"
 
 
-def _table(rows: list[tuple[str, ...]], header: tuple[str, ...], indent: str) -> list[str]:
+def _table(rows: Sequence[tuple[Any, ...]], header: tuple[str, ...], indent: str) -> list[str]:
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     widths[-1] = 0
     fmt = "  ".join(f"{{:<{w}}}" for w in widths)

@@ -15,9 +15,9 @@ from pydantic import Field
 from hepreco.core.module import SourceBatch
 from hepreco.errors import did_you_mean
 from hepreco.io._layout import ProductLayout, assemble, event_type, is_option, split_option, tree_kind, tree_layout
-from hepreco.io._output import FileOutput, OutFile, doc_id_columns, id_arrays
+from hepreco.io._output import FileOutput, FileOutputConfig, OutFile, doc_id_columns, id_arrays
 from hepreco.io._rootfile import NotInFile
-from hepreco.io._source import FileInfo, FileSource, sanitize
+from hepreco.io._source import FileInfo, FileSource, FileSourceConfig, sanitize
 from hepreco.io.provenance import PROVENANCE_KEY, parse_document
 
 __all__ = ["ParquetOutput", "ParquetSource"]
@@ -71,7 +71,7 @@ class ParquetSource(FileSource):
 
     file_kind = "Parquet"
 
-    class Config(FileSource.Config):
+    class Config(FileSourceConfig):
         columns: list[str] = Field(default_factory=lambda: ["*"])
         """Columns to read, as names or glob patterns."""
         exclude: list[str] = Field(default_factory=list)
@@ -240,7 +240,7 @@ class ParquetOutput(FileOutput):
 
     format_name = "parquet"
 
-    class Config(FileOutput.Config):
+    class Config(FileOutputConfig):
         compression: str = "zstd"
         """Parquet compression: zstd, snappy, gzip, brotli, lz4 or none."""
         layout: Literal["flat", "native"] = "flat"

@@ -20,7 +20,7 @@ from hepreco.io._layout import (
     tree_layout,
     zip_lists,
 )
-from hepreco.io._output import FileOutput, OutFile, all_missing, id_arrays, placeholder
+from hepreco.io._output import FileOutput, FileOutputConfig, OutFile, all_missing, id_arrays, placeholder
 from hepreco.io.provenance import PROVENANCE_KEY
 
 __all__ = ["RootOutput"]
@@ -116,7 +116,7 @@ class RootOutput(FileOutput):
             out: {module: RootOutput, file: selected.root, select: [dimuon], keep: ["source:muons", "mass"]}
     """
 
-    class Config(FileOutput.Config):
+    class Config(FileOutputConfig):
         tree: str | None = None
         """Name of the TTree (or RNTuple). Default: the name of the tree the job reads (``Events`` in a NanoAOD
         skim), else ``events``."""
@@ -200,7 +200,7 @@ class RootOutput(FileOutput):
         if self.config.format == "rntuple":
             if not self._layouts and arrays:
                 self._ntuple_layouts(arrays, origins)
-            cols = {}
+            cols: dict[str, Any] = {}
             for stored, arr in arrays.items():
                 lay = self._layouts[stored]
                 if lay.valid:  # ROOT 6.40 cannot read uproot's optional fields: zeros + a validity field
@@ -210,7 +210,7 @@ class RootOutput(FileOutput):
             return cols
         if not self._layouts and arrays:
             self._tree_layouts(arrays, origins)
-        cols: dict[str, Any] = {}
+        cols = {}
         for stored, arr in arrays.items():
             lay = self._layouts[stored]
             if lay.valid:
@@ -336,7 +336,9 @@ class RootOutput(FileOutput):
             lay = layouts[name]
             steps = self._read_part(ref, [lay])
             templates[name] = placeholder(assemble(lay, next(steps), str(ref)))
-            steps.close()
+            close = getattr(steps, "close", None)
+            if close is not None:
+                close()
         self._layouts = dict(layouts)  # for columns(): the merged file's layouts
         typed = [lay for name, lay in layouts.items() if name not in refs]
         ids = self.id_columns

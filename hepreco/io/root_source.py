@@ -15,7 +15,7 @@ from hepreco.core.module import SourceBatch
 from hepreco.errors import did_you_mean
 from hepreco.io._layout import ProductLayout, assemble
 from hepreco.io._rootfile import NotInFile, find_tree, open_root
-from hepreco.io._source import FileInfo, FileSource, sanitize
+from hepreco.io._source import FileInfo, FileSource, FileSourceConfig, sanitize
 from hepreco.io.provenance import PROVENANCE_KEY, parse_document
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d*)?)\s*(B|[kKMGT]i?B)?\s*$")
@@ -92,7 +92,7 @@ class RootSource(FileSource):
 
     file_kind = "ROOT"
 
-    class Config(FileSource.Config):
+    class Config(FileSourceConfig):
         tree: str | None = None
         """The TTree or RNTuple to read (a path like ``dir/events`` works); by default the file's only one."""
         branches: list[str] = Field(default_factory=lambda: ["*"])
@@ -302,7 +302,7 @@ class RootSource(FileSource):
                 msg = f"{where}: group '{product}': branches {members} give clashing field names"
                 raise ValueError(msg)
             if jagged:
-                cnts = {counters[m] for m in members} - {None}
+                cnts = {c for m in members if (c := counters[m]) is not None}
                 if len(cnts) > 1:
                     msg = (
                         f"{where}: group '{product}': its branches have different counters ({', '.join(sorted(cnts))})"
@@ -336,8 +336,9 @@ class RootSource(FileSource):
         if cfg.auto_group:
             by_counter: dict[str, list[str]] = {}
             for n in names:
-                if n not in grouped and counters[n] is not None and types[n] == "list":
-                    by_counter.setdefault(counters[n], []).append(n)
+                cnt = counters[n]
+                if n not in grouped and cnt is not None and types[n] == "list":
+                    by_counter.setdefault(cnt, []).append(n)
             for counter, members in by_counter.items():
                 prefix = _common_prefix(members).rstrip("_")
                 product = sanitize(prefix) if prefix else sanitize(counter.lstrip("nN") or counter)

@@ -99,7 +99,7 @@ class DataConfig(_Base):
     """Per-example loss weights."""
     flatten: bool = False
     """Examples are the elements of jagged products (hits), not events."""
-    split: SplitConfig = Field(default_factory=SplitConfig)
+    split: SplitConfig = Field(default_factory=lambda: SplitConfig())
     """The train/valid/test fractions."""
 
     @model_validator(mode="after")
@@ -170,9 +170,9 @@ class TrainingConfig(_Base):
     """Examples per optimizer step."""
     eval_batch_size: int | None = Field(None, gt=0)
     """Examples per forward pass when validating (default: 4 x batch_size)."""
-    optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig)
-    schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
-    early_stopping: EarlyStoppingConfig | None = Field(default_factory=EarlyStoppingConfig)
+    optimizer: OptimizerConfig = Field(default_factory=lambda: OptimizerConfig())
+    schedule: ScheduleConfig = Field(default_factory=lambda: ScheduleConfig())
+    early_stopping: EarlyStoppingConfig | None = Field(default_factory=lambda: EarlyStoppingConfig())
     """null: train all epochs; the best epoch is still the one saved as best."""
     seed: int = Field(0, ge=0)
     """Seeds the weights' initialisation, shuffling and dropout: same seed, same weights."""
@@ -200,7 +200,7 @@ class TrainConfig(_Base):
     """Plugins to load (importable modules or .py paths relative to this config), e.g. for the model."""
     model: ModelConfig
     data: DataConfig
-    training: TrainingConfig = Field(default_factory=TrainingConfig)
+    training: TrainingConfig = Field(default_factory=lambda: TrainingConfig())
     output: str = "train_output"
     """The folder for checkpoints (best/, last/), metrics.csv and the figures (relative to the working directory)."""
     resume: str | None = None

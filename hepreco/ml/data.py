@@ -112,7 +112,9 @@ def prepare_job(
 
         resolved = apply_overrides(config, overrides=overrides, events=events, seed=seed)
     else:
-        resolved = load_config(config, overrides=overrides, events=events, seed=seed)
+        resolved = load_config(
+            config if isinstance(config, Mapping) else Path(config), overrides=overrides, events=events, seed=seed
+        )
     injected = _inject(resolved, products, select)
     try:
         return prepare(injected, quiet=True, registry=registry or get_registry())

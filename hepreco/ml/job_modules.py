@@ -20,7 +20,7 @@ from pydantic import Field, field_validator
 
 from hepreco.core.events import Events
 from hepreco.core.inputtag import InputTag
-from hepreco.core.module import Analyzer, Filter
+from hepreco.core.module import Analyzer, EndPathConfig, Filter, ModuleConfig
 from hepreco.ml.data import DataBatch
 
 __all__ = ["BinaryMetrics", "ProductStream", "SplitFilter"]
@@ -31,7 +31,7 @@ log = logging.getLogger("hepreco.ml")
 class ProductStream(Analyzer):
     """Keeps the products of each batch until :meth:`drain` takes them (used by ``iter_job``)."""
 
-    class Config(Analyzer.Config):
+    class Config(EndPathConfig):
         products: list[InputTag] = Field(default_factory=list)
         """The products to collect."""
 
@@ -51,7 +51,7 @@ class SplitFilter(Filter):
     """Pass the events of one sample (train, valid or test) by the stable hash of (run, subrun, event):
     the same events ``hepreco train`` used for that sample with the same fractions and salt."""
 
-    class Config(Filter.Config):
+    class Config(ModuleConfig):
         sample: Literal["train", "valid", "test"] = "test"
         """Which sample passes."""
         fractions: tuple[float, float, float] = (0.8, 0.1, 0.1)
@@ -88,7 +88,7 @@ class BinaryMetrics(Analyzer):
     its ``end_job`` runs on each worker, over that worker's chunks: run it inline for the job's figures.
     """
 
-    class Config(Analyzer.Config):
+    class Config(EndPathConfig):
         score: InputTag
         """The classifier's score (larger = more signal-like)."""
         target: InputTag

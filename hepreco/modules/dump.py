@@ -8,7 +8,7 @@ import awkward as ak
 from pydantic import Field
 
 from hepreco.core.events import Events
-from hepreco.core.module import Analyzer
+from hepreco.core.module import Analyzer, EndPathConfig
 from hepreco.core.selection import select_products
 
 __all__ = ["DumpProducts"]
@@ -17,7 +17,7 @@ __all__ = ["DumpProducts"]
 class DumpProducts(Analyzer):
     """Print the event ids, product names, types and values of the first ``events`` events."""
 
-    class Config(Analyzer.Config):
+    class Config(EndPathConfig):
         events: int = Field(3, ge=0)
         """How many events to print (in total over the job)."""
         products: list[str] = Field(default_factory=lambda: ["*"])

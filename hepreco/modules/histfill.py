@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from hepreco.core.events import Events
 from hepreco.core.inputtag import InputTag
-from hepreco.core.module import Analyzer
+from hepreco.core.module import Analyzer, EndPathConfig
 
 __all__ = ["MAX_HIST_BYTES", "AxisSpec", "HistFill"]
 
@@ -121,7 +121,7 @@ class HistFill(Analyzer):
                    label: "m(mu mu) [GeV]"}]}
     """
 
-    class Config(Analyzer.Config):
+    class Config(EndPathConfig):
         axes: list[AxisSpec] = Field(..., min_length=1, max_length=3)
         """The axes (1 to 3), each with the product that fills it."""
         weight: InputTag | None = None

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from hepreco.core.module import ModuleConfig
 from hepreco.core.service import Service
@@ -69,7 +69,7 @@ def _writable(name: str, h: Any, where: str = "") -> Any:
         out.view(flow=True)[...] = h.view(flow=True)
     else:
         out = h.copy()
-    out.title = h.label or h.name or name
+    cast(Any, out).title = h.label or h.name or name  # what uproot writes as the TH1 title
     return out
 
 

@@ -69,7 +69,7 @@ class Graph:
     def errors(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """``(xerr_low, xerr_high, yerr_low, yerr_high)``, zeros where not given."""
         z = np.zeros_like(self.x)
-        return tuple(z if getattr(self, n) is None else getattr(self, n)  # type: ignore[return-value]
+        return tuple(z if getattr(self, n) is None else getattr(self, n)
                      for n in ("xerr_low", "xerr_high", "yerr_low", "yerr_high"))  # fmt: skip
 
     def root_title(self) -> str:
