@@ -23,13 +23,52 @@ journal, merging, reports) is the same for every executor. See the README's "A n
 
 from __future__ import annotations
 
-from hepreco.executors._chunked import Backend, LostWorker, run_chunked
-from hepreco.executors._worker import ChunkError, ChunkResult, ChunkTask, run_task, teardown
-from hepreco.executors.base import Executor, ExecutorCounts, ExecutorReport, plan_chunks
-from hepreco.executors.config import ExecutorConfig, executor_config, make_executor
-from hepreco.executors.dask import DaskExecutor
-from hepreco.executors.inline import InlineExecutor
-from hepreco.executors.processes import ProcessesExecutor
+import importlib
+from typing import TYPE_CHECKING, Any
+
+# loaded on first use, so that checking a config (which parses the executor: key) imports no pool code
+_LAZY = {
+    "Backend": "hepreco.executors._chunked",
+    "LostWorker": "hepreco.executors._chunked",
+    "run_chunked": "hepreco.executors._chunked",
+    "ChunkError": "hepreco.executors._worker",
+    "ChunkResult": "hepreco.executors._worker",
+    "ChunkTask": "hepreco.executors._worker",
+    "run_task": "hepreco.executors._worker",
+    "teardown": "hepreco.executors._worker",
+    "Executor": "hepreco.executors.base",
+    "ExecutorCounts": "hepreco.executors.base",
+    "ExecutorReport": "hepreco.executors.base",
+    "plan_chunks": "hepreco.executors.base",
+    "ExecutorConfig": "hepreco.executors.config",
+    "executor_config": "hepreco.executors.config",
+    "make_executor": "hepreco.executors.config",
+    "DaskExecutor": "hepreco.executors.dask",
+    "InlineExecutor": "hepreco.executors.inline",
+    "ProcessesExecutor": "hepreco.executors.processes",
+}
+
+if TYPE_CHECKING:
+    from hepreco.executors._chunked import Backend, LostWorker, run_chunked
+    from hepreco.executors._worker import ChunkError, ChunkResult, ChunkTask, run_task, teardown
+    from hepreco.executors.base import Executor, ExecutorCounts, ExecutorReport, plan_chunks
+    from hepreco.executors.config import ExecutorConfig, executor_config, make_executor
+    from hepreco.executors.dask import DaskExecutor
+    from hepreco.executors.inline import InlineExecutor
+    from hepreco.executors.processes import ProcessesExecutor
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'hepreco.executors' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_LAZY[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
 
 __all__ = [
     "Backend",

@@ -39,14 +39,14 @@ def _fill(h: Any, score: np.ndarray, label: np.ndarray, weight: np.ndarray | Non
 
 
 def _figures(h: Any, eps_s: float, bootstrap: int) -> tuple[Any, np.ndarray, np.ndarray]:
-    from hepreco_jets.roc import _curve, roc_figures
+    from hepreco_jets.roc import binned_roc, roc_figures
 
     view = h.view(flow=False)
     pos, neg = view["value"][:, 1], view["value"][:, 0]
     pos_var, neg_var = view["variance"][:, 1], view["variance"][:, 0]
     edges = h.axes[0].edges
     figs = roc_figures(pos, neg, edges, pos_var=pos_var, neg_var=neg_var, eps_s=eps_s, bootstrap=bootstrap)
-    es, eb, _ = _curve(pos, neg, 0.5 * (edges[1:] + edges[:-1]))
+    es, eb, _ = binned_roc(pos, neg, 0.5 * (edges[1:] + edges[:-1]))
     return figs, es, eb
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["PAPER", "RocFigures", "inv_eps_b", "roc_figures"]
+__all__ = ["PAPER", "RocFigures", "binned_roc", "inv_eps_b", "roc_figures"]
 
 #: The MPNN paper's numbers (Henrion et al., arXiv:1711.09059, table 1; tau21 + mass from Louppe et al.,
 #: arXiv:1702.00748): name -> (ROC AUC, its error, 1/eps_B at eps_S = 50%, its error)
@@ -35,7 +35,9 @@ class RocFigures:
     n_background: float
 
 
-def _curve(pos: np.ndarray, neg: np.ndarray, centres: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+def binned_roc(pos: np.ndarray, neg: np.ndarray, centres: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """The ROC of a score histogrammed for signal (``pos``) and background (``neg``) in bins of centres
+    ``centres``: signal efficiencies, background efficiencies and the AUC."""
     from hepreco.ml import roc_curve
 
     keep = (pos > 0) | (neg > 0)
@@ -90,7 +92,7 @@ def roc_figures(
     pos = np.asarray(pos, dtype=np.float64)
     neg = np.asarray(neg, dtype=np.float64)
     centres = 0.5 * (edges[1:] + edges[:-1])
-    es, eb, auc = _curve(pos, neg, centres)
+    es, eb, auc = binned_roc(pos, neg, centres)
     inv = inv_eps_b(es, eb, eps_s)
     aucs, invs = [], []
     if bootstrap:
@@ -107,7 +109,7 @@ def roc_figures(
             p, n = draw(pos, pos_var), draw(neg, neg_var)
             if p.sum() <= 0 or n.sum() <= 0:
                 continue
-            a, b, au = _curve(p, n, centres)
+            a, b, au = binned_roc(p, n, centres)
             aucs.append(au)
             invs.append(inv_eps_b(a, b, eps_s))
     finite = [v for v in invs if np.isfinite(v)]
