@@ -16,6 +16,7 @@ HEAVY = (
     "pythia8mc",
     "lightgbm",
     "vector",
+    "awkward",
 )
 
 
@@ -30,9 +31,11 @@ def test_everything_registered():
     from hepreco.plugins import get_registry
 
     reg = get_registry()
-    names = set(reg.types)
+    names = set(reg.types) | set(reg.lazy)  # types registered by name are imported when a job uses them
     for name in ("jets.PythiaSource", "jets.AntiKtJets", "jets.JetSelection", "jets.JetGraphs", "jets.MPNNTagger",
                  "jets.NSubjettiness", "jets.ParticleNetTagger", "jets.Tau21MassTagger", "jets.TaggingMetrics"):  # fmt: skip
         assert name in names, name
     for model in ("jets-mpnn", "jets-particlenet", "jets-tau21-mass"):
         assert get_model(model).name == model
+    for name in ("jets.AntiKtJets", "jets.MPNNTagger"):
+        assert reg.resolve(name).type_name == name
