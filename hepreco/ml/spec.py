@@ -5,8 +5,8 @@ in every ``hepreco`` command), so a spec names its builder and never builds or i
 
     @hepreco.hookimpl
     def hepreco_models():
-        return [ModelSpec(name="comet-dncnn", build="hepreco_comet.dncnn:DnCNN", hparams=DnCNNParams,
-                          inputs=dncnn_inputs, task="binary", loss="hepreco_comet.dncnn:masked_loss")]
+        return [ModelSpec(name="comet-dncnn", build="hepreco_comet.nets.dncnn:DnCNN", hparams=DnCNNParams,
+                          inputs=dncnn_inputs, task="binary", loss="hepreco_comet.nets.dncnn:masked_loss")]
 """
 
 from __future__ import annotations
