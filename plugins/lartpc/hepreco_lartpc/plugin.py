@@ -6,7 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import hepreco
+from hepreco_lartpc.em_track_michel import EmTrackMichelId
+from hepreco_lartpc.emtrkmichel_spec import EMTRKMICHEL
 from hepreco_lartpc.event_display import EventDisplay
+from hepreco_lartpc.hit_patches import HitPatches
 from hepreco_lartpc.segmentation_metrics import SegmentationMetrics
 from hepreco_lartpc.sim_validation import SimValidation
 from hepreco_lartpc.source import LArTPCSimSource
@@ -21,12 +24,12 @@ CHECKPOINTS = Path(__file__).parent / "checkpoints"
 
 @hepreco.hookimpl
 def hepreco_modules() -> list[type]:
-    return [ViewImager, UNetTrackShower, SegmentationMetrics, SimValidation, EventDisplay]
+    return [ViewImager, UNetTrackShower, SegmentationMetrics, SimValidation, EventDisplay, HitPatches, EmTrackMichelId]
 
 
 @hepreco.hookimpl
 def hepreco_models() -> list[object]:
-    return [UNET]
+    return [UNET, EMTRKMICHEL]
 
 
 @hepreco.hookimpl
