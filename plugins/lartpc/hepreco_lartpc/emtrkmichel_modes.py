@@ -67,6 +67,19 @@ def _batched(
     return torch.cat(outs)
 
 
+def _conv_view(model: Any, x: torch.Tensor) -> torch.Tensor:
+    """``model.features`` over one large single-channel image ``(H, W)`` as one matrix product: the 5 x 5 valid
+    convolution of one input channel is ``W (filters x 25) @ im2col (25 x pixels)``, several times faster here
+    than ``conv2d`` with a single input channel (equal to float rounding)."""
+    conv = model.conv
+    k = conv.kernel_size[0]
+    x = model.prepare(x)
+    h, w = x.shape[0] - k + 1, x.shape[1] - k + 1
+    cols = torch.stack([x[u : u + h, v : v + w] for u in range(k) for v in range(k)]).reshape(k * k, h * w)
+    out = torch.addmm(conv.bias[:, None], conv.weight.reshape(conv.out_channels, k * k), cols)
+    return torch.relu(out).reshape(conv.out_channels, h, w)
+
+
 def _feature_map(model: Any, image: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> tuple[torch.Tensor, int, int]:
     """The convolution's output over the hits' bounding box (with the patch margins): ``(filters, H, W)`` and
     the padded-image offsets ``(r0, c0)`` of its corner; a hit's window is ``fmap[:, r - r0 : +44, c - c0 : +44]``."""
@@ -75,24 +88,27 @@ def _feature_map(model: Any, image: np.ndarray, rows: np.ndarray, cols: np.ndarr
     r0, r1 = int(rows.min()), int(rows.max()) + size
     c0, c1 = int(cols.min()), int(cols.max()) + size
     x = torch.from_numpy(np.ascontiguousarray(padded[r0:r1, c0:c1])).to(_device(model))
+    if model.conv.in_channels == 1 and model.conv.kernel_size[0] == model.conv.kernel_size[1]:
+        return _conv_view(model, x), r0, c0
     return model.features(x[None, None])[0], r0, c0
+
+
+def _windows(fmap: torch.Tensor, win: int) -> torch.Tensor:
+    """A strided view ``(H - win + 1, W - win + 1, filters, win, win)`` of every window of ``fmap``: indexing its
+    first two axes gathers windows as runs of ``win`` contiguous values (no copy until indexed)."""
+    c, h, w = fmap.shape
+    fmap = fmap.contiguous()
+    return fmap.as_strided((h - win + 1, w - win + 1, c, win, win), (w, 1, h * w, w, 1))
 
 
 def _shared(
     model: Any, image: np.ndarray, rows: np.ndarray, cols: np.ndarray, *, batch_size: int, **_: Any
 ) -> torch.Tensor:
     fmap, r0, c0 = _feature_map(model, image, rows, cols)
-    win = model.hp.window
-    dev = fmap.device
-    k = torch.arange(win, device=dev)
-    r = torch.from_numpy(rows - r0).to(dev)
-    c = torch.from_numpy(cols - c0).to(dev)
-    outs = []
-    for a, b in _pieces(len(rows), batch_size):
-        ri = (r[a:b, None] + k)[:, :, None]  # (n, win, 1)
-        ci = (c[a:b, None] + k)[:, None, :]  # (n, 1, win)
-        windows = fmap[:, ri, ci].permute(1, 0, 2, 3)  # (n, filters, win, win)
-        outs.append(model.head(windows))
+    view = _windows(fmap, model.hp.window)
+    r = torch.from_numpy(rows - r0).to(fmap.device)
+    c = torch.from_numpy(cols - c0).to(fmap.device)
+    outs = [model.head(view[r[a:b], c[a:b]]) for a, b in _pieces(len(rows), batch_size)]
     return torch.cat(outs)
 
 
@@ -184,7 +200,7 @@ def run_view(
     *,
     batch_size: int = 256,
     fft: int = 128,
-    blocks_per_pass: int = 8,
+    blocks_per_pass: int = 32,
     hits_per_block: float = 50.0,
     autocast: contextlib.AbstractContextManager[Any] | None = None,
 ) -> tuple[np.ndarray, str]:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import hepreco
 from hepreco_lartpc.em_track_michel import EmTrackMichelId
+from hepreco_lartpc.emtrkmichel_metrics import EmTrackMichelMetrics
 from hepreco_lartpc.emtrkmichel_spec import EMTRKMICHEL
 from hepreco_lartpc.event_display import EventDisplay
 from hepreco_lartpc.hit_patches import HitPatches
@@ -24,7 +25,16 @@ CHECKPOINTS = Path(__file__).parent / "checkpoints"
 
 @hepreco.hookimpl
 def hepreco_modules() -> list[type]:
-    return [ViewImager, UNetTrackShower, SegmentationMetrics, SimValidation, EventDisplay, HitPatches, EmTrackMichelId]
+    return [
+        ViewImager,
+        UNetTrackShower,
+        SegmentationMetrics,
+        SimValidation,
+        EventDisplay,
+        HitPatches,
+        EmTrackMichelId,
+        EmTrackMichelMetrics,
+    ]
 
 
 @hepreco.hookimpl

@@ -166,3 +166,40 @@ def test_the_gpu_path_on_the_cpu_gives_the_scores_to_bf16_precision(tiny_ckpt, t
     got = ak.to_numpy(ak.flatten(_read("emt.root")["emt_em_score"]))
     diff = np.abs(got - ref)
     assert 0 < diff.max() < 0.1
+
+
+def test_a_protodune_event_has_six_apas_with_consistent_truth():
+    from hepreco_lartpc.simulation import SimParameters, simulate
+
+    p = SimParameters(mode="single", single_pdg=[211], single_momentum=(1.0, 1.0), single_isotropic=False,
+                      cosmics=6.0, apas=6, adc_images=True)  # fmt: skip
+    one = simulate(np.array([3], dtype=np.uint64), p.model_copy(update={"apas": 1}))
+    out = simulate(np.array([3], dtype=np.uint64), p)
+    h, parts = out["hits"][0], out["particles"][0]
+    assert np.asarray(out["adc_W"]).shape[:2] == (1, 6) and np.asarray(out["adc_U"]).shape[2] == 1120
+    apa = np.asarray(h.apa)
+    assert set(apa.tolist()) == set(range(6))  # cosmics in every APA
+    # APA 0 is the event simulated alone (the beam APA keeps the event's seed)
+    assert len(one["hits"][0]) == int(np.sum(apa == 0))
+    assert np.array_equal(np.asarray(one["adc_W"])[0], np.asarray(out["adc_W"])[0, 0])
+    # every hit's particle is in the same APA, and parents stay inside their APA
+    hp = np.asarray(h.particle)
+    ok = hp >= 0
+    assert np.array_equal(np.asarray(parts.apa)[hp[ok]], apa[ok])
+    assert np.array_equal(np.asarray(parts.id), np.arange(len(parts)))
+    par = np.asarray(parts.parent)
+    assert np.array_equal(np.asarray(parts.apa)[par[par >= 0]], np.asarray(parts.apa)[par >= 0])
+    assert int(np.sum(np.asarray(parts.process) == 9)) >= 6  # cosmic muons overlaid in the five others too
+
+
+def test_metrics_give_the_rocs_and_per_class_figures(tiny_ckpt, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    job = _job(tiny_ckpt.path, "shared")
+    job["modules"]["metrics"] = {"module": "lartpc.EmTrackMichelMetrics", "scores": "emt", "plot_dir": "plots"}
+    job["end_paths"]["o"].append("metrics")
+    res = hepreco.run(job)
+    s = res.summaries["metrics"]
+    cm = np.array(s["confusion"])
+    assert cm.shape == (3, 3) and cm.sum() == s["hits"] == res.summaries["emt"]["hits"]
+    assert 0 <= s["em_auc"] <= 1 and s["em_efficiency"] == pytest.approx(cm[0, 0] / cm[0].sum(), abs=1e-5)
+    assert (tmp_path / "plots" / "metrics_em_roc.png").exists()
