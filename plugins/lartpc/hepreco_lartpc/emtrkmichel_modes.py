@@ -10,8 +10,11 @@ scores (to float rounding): ``patch``, ``batched``, ``shared``, ``dense`` and ``
   44 x 44 x 48 -> 128 correlation over the feature map, computed with FFTs on ``fft`` x ``fft`` blocks
   (overlap-save) that hold hits, so a pixel costs ~48 x 128 complex multiply-adds per frequency instead of the
   ~12 M multiply-adds of a direct 44 x 44 convolution; the layers after it at the hit positions only.
-- ``auto``: per view, ``dense`` when the view's occupied blocks hold at least ``auto_hits_per_block`` hits on
+- ``auto``: per view, ``dense`` when the view's occupied blocks hold at least ``hits_per_block`` hits on
   average, else ``shared``.
+
+``shared``, ``dense`` and ``auto`` score each occupied pixel once: hits in one pixel (one wire, the same six
+ticks) have the same patch, hence the same scores. ``patch`` and ``batched`` run every hit, as LArSoft did.
 
 Every function takes the network (:class:`~hepreco_lartpc.emtrkmichel.EmTrackMichelNet`, eval mode, on its
 device), one image ``(wires, columns)`` and the hits' pixels, and returns ``(N, 4)`` float32 logits
@@ -235,9 +238,18 @@ def run_view(
     cols = np.asarray(cols, dtype=np.int64)
     if len(rows) == 0:
         return np.zeros((0, 4), np.float32), mode
+    inverse = None
+    if mode in ("shared", "dense", "auto"):  # hits in one pixel have one patch: score each pixel once
+        key = rows * (int(cols.max()) + 1) + cols
+        uniq, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+        if len(uniq) < len(key):
+            rows, cols = rows[first], cols[first]
+        else:
+            inverse = None
     if mode == "auto":
         mode = auto_choice(rows, cols, fft=fft, window=model.hp.window, hits_per_block=hits_per_block)
     ctx = autocast if autocast is not None and mode != "dense" else contextlib.nullcontext()
     with torch.inference_mode(), ctx:
         out = _RUN[mode](model, image, rows, cols, batch_size=batch_size, fft=fft, blocks_per_pass=blocks_per_pass)
-    return out.float().cpu().numpy(), mode
+    logits = out.float().cpu().numpy()
+    return (logits if inverse is None else logits[inverse.reshape(-1)]), mode

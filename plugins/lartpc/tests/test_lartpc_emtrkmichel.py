@@ -71,8 +71,9 @@ def test_every_mode_gives_the_same_scores(hp, fft):
     n = 40 if hp.patch < 48 else 12
     rows = np.concatenate([[0, 69, 0, 69], rng.integers(0, 70, n)])  # the corners: windows cross the edges
     cols = np.concatenate([[0, 89, 89, 0], rng.integers(0, 90, n)])
+    rows, cols = np.append(rows, rows[5]), np.append(cols, cols[5])  # two hits in one pixel
     ref = run_view(net, img, rows, cols, "patch")[0]
-    assert ref.shape == (n + 4, 4) and np.ptp(ref, axis=0).min() > 1e-3  # the hits differ
+    assert ref.shape == (n + 5, 4) and np.ptp(ref, axis=0).min() > 1e-3  # the hits differ
     for mode in MODES:
         got, used = run_view(net, img, rows, cols, mode, batch_size=7, fft=fft, blocks_per_pass=2)
         assert used in MODES and used != "auto"
@@ -80,6 +81,7 @@ def test_every_mode_gives_the_same_scores(hp, fft):
     # a hit moved by one pixel changes its scores: the modes do look at the right windows
     moved = run_view(net, img, rows + 1, cols, "shared")[0]
     assert np.abs(moved[4:] - ref[4:]).max() > 1e-3
+    np.testing.assert_array_equal(ref[-1], ref[5])
 
 
 def test_patches_are_centred_on_the_hit():
