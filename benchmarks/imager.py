@@ -4,8 +4,8 @@
 
 Simulates ``--simulate`` events with the calibrated mixture (~475 hits each), repeats them ``--copies``
 times, and images them batch by batch, as a hepreco job calls HitImager, with
-:func:`hepreco_comet.imager.make_images` (numba, one core) and
-:func:`hepreco_comet.imager.make_images_numpy` (``np.minimum.at`` / ``np.add.at``), for every layout,
+:func:`hepreco_comet.images.make_images` (numba, one core) and
+:func:`hepreco_comet.images.make_images_numpy` (``np.minimum.at`` / ``np.add.at``), for every layout,
 with and without the inverse map and targets. Prints the best-of-``--repeat`` hits/s and the ratio, and
 checks that both give the same images. It measures; it asserts no timing.
 
@@ -28,7 +28,7 @@ os.environ.setdefault("NUMBA_NUM_THREADS", "1")
 import awkward as ak
 import numpy as np
 from hepreco_comet import simulate
-from hepreco_comet.imager import LAYOUTS, image_layout, make_images, make_images_numpy
+from hepreco_comet.images import LAYOUTS, image_layout, make_images, make_images_numpy
 
 
 def tune_malloc() -> bool:

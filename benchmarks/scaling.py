@@ -47,7 +47,7 @@ import sys
 import time
 from pathlib import Path
 
-from hepreco_comet.hit_metrics import HitClassificationMetrics
+from hepreco_comet.modules.hit_metrics import HitClassificationMetrics
 
 import hepreco
 

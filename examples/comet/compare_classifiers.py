@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from hepreco_comet.metrics import ThresholdScan
+from hepreco_comet.acceptance import ThresholdScan
 
 import hepreco
 

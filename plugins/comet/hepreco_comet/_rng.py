@@ -21,8 +21,6 @@ __all__ = [
     "rng_uniform",
 ]
 
-_U1 = np.uint64(1)
-
 
 @nb.njit(cache=True, inline="always")
 def _rotl(x: np.uint64, k: int) -> np.uint64:

@@ -14,7 +14,7 @@ from typing import NamedTuple
 import numba as nb
 import numpy as np
 
-__all__ = ["CDCGeometry", "GeometryArrays"]
+__all__ = ["CDCGeometry", "GeometryArrays", "cth_segment_kernel", "locate_kernel", "wire_xy_kernel"]
 
 TWO_PI = 2.0 * np.pi
 
@@ -36,7 +36,7 @@ class GeometryArrays(NamedTuple):
     cth_segments: int  # segments per ring and counter layer
 
 
-# --- numba helpers shared with the simulation and imager kernels ----------------------------------
+# --- numba kernels on GeometryArrays, shared with the simulation's kernels -----------------------------
 
 
 @nb.njit(cache=True, inline="always")
@@ -54,7 +54,8 @@ def _phi_shift_at(twist: float, zeta: float) -> float:
 
 
 @nb.njit(cache=True)
-def _wire_xy(wire: int, z: float, g: GeometryArrays) -> tuple[float, float]:
+def wire_xy_kernel(wire: int, z: float, g: GeometryArrays) -> tuple[float, float]:
+    """(x, y) of wire ``wire`` at ``z`` (numba; :meth:`CDCGeometry.wire_xy` is the vectorised form)."""
     layer = g.wire_layer[wire]
     cell = g.wire_cell[wire]
     n = g.n_cells[layer]
@@ -65,8 +66,9 @@ def _wire_xy(wire: int, z: float, g: GeometryArrays) -> tuple[float, float]:
 
 
 @nb.njit(cache=True)
-def _locate(x: float, y: float, z: float, g: GeometryArrays) -> int:
-    """Wire id of the drift cell that contains the point (any layer, guard layers included), or -1."""
+def locate_kernel(x: float, y: float, z: float, g: GeometryArrays) -> int:
+    """Wire id of the drift cell that contains the point (any layer, guard layers included), or -1 (numba;
+    :meth:`CDCGeometry.locate` is the vectorised form)."""
     if abs(z) > g.half_length:
         return -1
     zeta = z / g.half_length
@@ -97,7 +99,7 @@ def _locate(x: float, y: float, z: float, g: GeometryArrays) -> int:
 def _locate_many(x: np.ndarray, y: np.ndarray, z: np.ndarray, g: GeometryArrays) -> np.ndarray:
     out = np.empty(x.shape[0], dtype=np.int64)
     for i in range(x.shape[0]):
-        out[i] = _locate(x[i], y[i], z[i], g)
+        out[i] = locate_kernel(x[i], y[i], z[i], g)
     return out
 
 
@@ -106,25 +108,18 @@ def _wire_xy_many(wire: np.ndarray, z: np.ndarray, g: GeometryArrays) -> tuple[n
     xs = np.empty(wire.shape[0])
     ys = np.empty(wire.shape[0])
     for i in range(wire.shape[0]):
-        xs[i], ys[i] = _wire_xy(wire[i], z[i], g)
+        xs[i], ys[i] = wire_xy_kernel(wire[i], z[i], g)
     return xs, ys
 
 
 @nb.njit(cache=True, inline="always")
-def _cth_segment(x: float, y: float, nseg: int) -> int:
+def cth_segment_kernel(x: float, y: float, nseg: int) -> int:
+    """The CTH segment (0 to ``nseg - 1``) at the azimuth of ``(x, y)`` (numba; :meth:`CDCGeometry.cth_segment`
+    adds the ring and the z coverage)."""
     phi = np.arctan2(y, x)
     if phi < 0.0:
         phi += TWO_PI
     return int(phi * nseg / TWO_PI) % nseg
-
-
-@nb.njit(cache=True, inline="always")
-def _cth_coincidence(mask_cherenkov: np.uint64, mask_scint: np.uint64) -> bool:
-    """True when a Cherenkov segment and a scintillator segment within one segment of it both fired."""
-    one = np.uint64(1)
-    s = mask_scint
-    spread = s | (s << one) | (s >> one) | (s >> np.uint64(63)) | (s << np.uint64(63))
-    return (mask_cherenkov & spread) != np.uint64(0)
 
 
 # --- the public class -------------------------------------------------------------------------------

@@ -1,19 +1,29 @@
 """This module draws the COMET plugin's plots with mplhep through :mod:`hepreco.plotting` (imported only
 when plotting): the experiment label ("COMET Simulation" unless a module's ``plot_label`` says otherwise),
-PNG at 150 dpi and PDF, binning adapted to the entries, error bars on counts."""
+PNG at 150 dpi and PDF, binning adapted to the entries, error bars on counts.
+
+One function per module's figures: :func:`plot_metrics` (``comet.HitClassificationMetrics``),
+:func:`plot_sim_validation` (``comet.SimValidation``), :func:`plot_momentum_resolution`
+(``comet.MomentumResolution``), :func:`draw_event` (``comet.EventDisplay``)."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from hepreco.plotting import draw_histogram, experiment_label, figure
-from hepreco_comet.metrics import ThresholdScan
+from hepreco_comet.hit_categories import PREDICTION_CLASSES, TRUTH_CLASSES, signal_circle
+from hepreco_comet.resolution import QUANTITIES
 
-__all__ = ["plot_metrics", "plot_sim_validation"]
+if TYPE_CHECKING:
+    from hepreco_comet.acceptance import ThresholdScan
+    from hepreco_comet.modules.event_display import EventDisplay
 
+__all__ = ["CLASS_COLOURS", "draw_event", "plot_metrics", "plot_momentum_resolution", "plot_sim_validation"]
+
+#: the colour of each hit class (signal and the background origins) in every COMET plot
 CLASS_COLOURS = {
     "signal": "#d62728",
     "capture proton": "#1f77b4",
@@ -205,3 +215,176 @@ def plot_sim_validation(
             experiment_label(ax, exp_label)
             paths.append(_save(fig, out_dir / f"{label}_event_display_{k}.png"))
     return paths
+
+
+def plot_momentum_resolution(
+    out_dir: Path,
+    label: str,
+    h_res: Any,
+    h_mom: Any,
+    figures: dict[str, Any],
+    *,
+    names: dict[str, str] | None = None,
+    exp_label: str = "COMET Simulation",
+) -> list[Path]:
+    """Residuals of pT and p (each fit, with its median, sigma68 and Gaussian core, error bars) and the
+    momentum spectra; ``names`` gives the legend name of each fit category (``fit``, ``reference``)."""
+    hp = _plt()
+
+    fits = list(h_res.axes["fit"])
+    names = {"fit": "helix fit", "reference": "reference fit", **(names or {})}
+    paths = []
+    with hp.figure(16, 7, ncols=2) as (fig, axs):
+        for ax, q, title in zip(axs, QUANTITIES, ("$p_T$", "$p$"), strict=True):
+            for name in fits:
+                prefix = "" if name == "fit" else "reference_"
+                h = h_res[name, q, :]
+                if h.sum() <= 0:
+                    continue
+                s68 = figures.get(f"{prefix}{q}_sigma68", float("nan"))
+                gs = figures.get(f"{prefix}{q}_gauss_sigma", float("nan"))
+                med = figures.get(f"{prefix}{q}_median", float("nan"))
+                hp.draw_histogram(
+                    ax,
+                    h,
+                    rebin=True,
+                    label=f"{names[name]}: median {med:.2f}, $\\sigma_{{68}}$ {s68:.2f}, core {gs:.2f}",
+                )
+            ax.set_xlabel(f"{title} fit $-$ truth [MeV/c]")
+            ax.set_ylabel("events")
+            ax.set_yscale("log")
+            ax.legend(fontsize="xx-small", loc="upper left")
+            hp.experiment_label(ax, exp_label)
+        paths.append(_save(fig, out_dir / f"{label}_residuals.png"))
+
+    with hp.figure(16, 7, ncols=2) as (fig, axs):
+        for ax, q, title in zip(axs, QUANTITIES, ("$p_T$", "$p$"), strict=True):
+            for name in fits:
+                h = h_mom[name, f"fit_{q}", :]
+                if h.sum() > 0:
+                    hp.draw_histogram(ax, h, rebin=True, label=f"{names[name]}")
+            h = h_mom[fits[0], f"true_{q}", :]
+            if h.sum() > 0:
+                hp.draw_histogram(ax, h, rebin=True, color="k", ls="--", label="truth (at the vertex)")
+            ax.set_xlabel(f"{title} [MeV/c]")
+            ax.set_ylabel("events")
+            ax.set_yscale("log")
+            ax.legend(fontsize="x-small", loc="upper left")
+            hp.experiment_label(ax, exp_label)
+        paths.append(_save(fig, out_dir / f"{label}_momentum.png"))
+    return paths
+
+
+def _class_colours() -> tuple[dict[str, str], dict[str, str]]:
+    truth = {
+        "signal, turn 1": CLASS_COLOURS["signal"],
+        "signal, later turns": "#e377c2",
+        **{name: CLASS_COLOURS[name] for name in TRUTH_CLASSES[2:7]},
+        "other background": "#8c564b",
+    }
+    pred = {
+        "removed by energy cut": "#b0b0b0",
+        "rejected by the hit classifier": "#7f7f7f",
+        "kept, not turn 1": "#e377c2",
+        "turn-1 mask": CLASS_COLOURS["signal"],
+    }
+    return truth, pred
+
+
+def draw_event(
+    path: Path,
+    ev: dict[str, Any],
+    geometry: Any,
+    wires: tuple[np.ndarray, np.ndarray],
+    *,
+    config: EventDisplay.Config,
+) -> dict[str, dict[str, int]]:
+    """Draw one stored event (``EventDisplay``'s copy) to ``path``; returns the points drawn per category
+    and panel: ``{"truth": {class: n}, "prediction": {class: n}}``."""
+    hp = _plt()
+    truth_colours, pred_colours = _class_colours()
+    with hp.figure(18, 9, ncols=2) as (fig, axs):
+        # room in the corners for the text box
+        lim = max(geometry.outer_wall, max(geometry.cth_radius) if config.cth else 0.0) + 14.0
+        t = np.linspace(0, 2 * np.pi, 361)
+        for ax in axs:
+            ax.scatter(wires[0], wires[1], s=0.2, color="#dddddd", rasterized=True)
+            for r in geometry.radius[geometry.sense] * np.cos(0.5 * geometry.twist[geometry.sense]):
+                ax.plot(r * np.cos(t), r * np.sin(t), color="#eeeeee", lw=0.4, zorder=0)
+            for r in (geometry.inner_wall, geometry.outer_wall):
+                ax.plot(r * np.cos(t), r * np.sin(t), color="k", lw=0.8)
+            if config.cth:
+                for r, d in zip(geometry.cth_radius, geometry.cth_thickness, strict=True):
+                    for rr in (r, r + d):
+                        ax.plot(rr * np.cos(t), rr * np.sin(t), color="#6baed6", lw=0.6)
+            ax.set_xlim(-lim, lim)
+            ax.set_ylim(-lim, lim)
+            ax.set_aspect("equal")
+            ax.set_xlabel("x [cm]")
+            ax.set_ylabel("y [cm]")
+
+        drawn: dict[str, dict[str, int]] = {"truth": {}, "prediction": {}}
+        x, y, tc, pc = ev["x"], ev["y"], ev["truth_cat"], ev["pred_cat"]
+        for k, name in enumerate(TRUTH_CLASSES):
+            m = tc == k
+            drawn["truth"][name] = int(m.sum())
+            if m.any():
+                style = {"s": 14, "zorder": 5 - k} if k < 2 else {"s": 8, "zorder": 3}  # signal on top
+                axs[0].scatter(x[m], y[m], color=truth_colours[name], label=f"{name} ({int(m.sum())})", **style)
+        n_sig = int((tc <= 1).sum())
+        axs[0].set_title(f"truth: {ev['name']}\n{n_sig} signal, {int(tc.size - n_sig)} background hits", fontsize=15)
+
+        pred_names = dict(enumerate(PREDICTION_CLASSES))
+        if not ev["has_turn1"]:
+            pred_names[2] = "kept by the hit classifier"
+            pred_colours[pred_names[2]] = pred_colours["turn-1 mask"]
+        for k in range(len(PREDICTION_CLASSES)):
+            name = pred_names[k]
+            m = pc == k
+            drawn["prediction"][name] = int(m.sum())
+            if not m.any():
+                continue
+            n1, n2 = int((m & (tc == 0)).sum()), int((m & (tc == 1)).sum())
+            label = f"{name} ({int(m.sum())}; signal: {n1} turn 1, {n2} later)"
+            style = {"marker": "x", "s": 10, "linewidths": 0.8} if k == 0 else {"s": 14 if k >= 2 else 8}
+            axs[1].scatter(x[m], y[m], color=pred_colours[name], label=label, zorder=3 + k, **style)
+        stages = [str(t) for t in (config.selected, config.turn1, config.fit) if t is not None]
+        axs[1].set_title(f"prediction: {', '.join(stages) or 'energy cut only'}", fontsize=15)
+
+        truth, fit = ev["truth"], ev["fit"]
+        lines = []
+        true_pt = None
+        if truth is not None and truth.get("has_signal", True) and {"px", "py"} <= truth.keys():
+            true_pt = float(np.hypot(truth["px"], truth["py"]))
+            lines.append(f"true $p_T$ = {true_pt:.2f} MeV/c")
+            if {"vx", "vy"} <= truth.keys():
+                cx, cy, r = signal_circle(truth["px"], truth["py"], truth["vx"], truth["vy"], field=config.field)
+                for ax in axs:
+                    ax.plot(cx + r * np.cos(t), cy + r * np.sin(t), color="k", ls="--", lw=1.0, label="true circle")
+        if fit is not None:
+            valid = bool(fit.get("valid", True))
+            if valid and {"center_x", "center_y", "radius"} <= fit.keys() and np.isfinite(fit["radius"]):
+                cx, cy, r = float(fit["center_x"]), float(fit["center_y"]), float(fit["radius"])
+                axs[1].plot(cx + r * np.cos(t), cy + r * np.sin(t), color="#1f77b4", lw=1.5, label="fitted circle")
+            if valid and fit.get("pt") is not None:
+                line = f"fitted $p_T$ = {float(fit['pt']):.2f} MeV/c"
+                if true_pt is not None:
+                    line += f" ($\\Delta$ = {float(fit['pt']) - true_pt:+.2f})"
+                lines.append(line)
+                if fit.get("chi2") is not None and fit.get("ndf"):
+                    lines.append(f"$\\chi^2$/ndf = {float(fit['chi2']):.1f}/{int(fit['ndf'])}")
+            elif not valid:
+                lines.append("fit not valid")
+        lines += ev["notes"]
+        if lines:
+            axs[1].text(
+                0.01, 0.01, "\n".join(lines), transform=axs[1].transAxes, fontsize=11, va="bottom",
+                bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "#999999"},
+            )  # fmt: skip
+        for ax in axs:
+            ax.legend(
+                fontsize=12, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=2, markerscale=1.5, frameon=False
+            )
+            hp.experiment_label(ax, config.plot_label)
+        _save(fig, path)
+    return drawn

@@ -14,19 +14,20 @@ CHECKPOINTS = Path(__file__).parent / "checkpoints"
 
 @hepreco.hookimpl
 def hepreco_modules() -> list[str]:
-    """The modules, by name: each file is imported (with numba, torch...) only when a job uses its module."""
+    """The modules, by name (one per file in ``hepreco_comet/modules/``): each file is imported (with numba,
+    torch...) only when a job uses its module."""
     return [
-        "hepreco_comet.hit_imager:HitImager",
-        "hepreco_comet.hit_metrics:HitClassificationMetrics",
-        "hepreco_comet.sim_validation:SimValidation",
-        "hepreco_comet.signal_image:SignalImage",
-        "hepreco_comet.gbdt:HitFeatures",
-        "hepreco_comet.dncnn_classifier:DnCNNHitClassifier",
-        "hepreco_comet.gbdt_classifier:GBDTHitClassifier",
-        "hepreco_comet.helix_fit:HelixFit",
-        "hepreco_comet.momentum_resolution:MomentumResolution",
-        "hepreco_comet.turn1:Turn1Extractor",
-        "hepreco_comet.event_display:EventDisplay",
+        "hepreco_comet.modules.hit_imager:HitImager",
+        "hepreco_comet.modules.hit_metrics:HitClassificationMetrics",
+        "hepreco_comet.modules.sim_validation:SimValidation",
+        "hepreco_comet.modules.signal_image:SignalImage",
+        "hepreco_comet.modules.hit_features:HitFeatures",
+        "hepreco_comet.modules.dncnn_classifier:DnCNNHitClassifier",
+        "hepreco_comet.modules.gbdt_classifier:GBDTHitClassifier",
+        "hepreco_comet.modules.helix_fit:HelixFit",
+        "hepreco_comet.modules.momentum_resolution:MomentumResolution",
+        "hepreco_comet.modules.turn1_extractor:Turn1Extractor",
+        "hepreco_comet.modules.event_display:EventDisplay",
     ]
 
 
@@ -48,9 +49,13 @@ def hepreco_builtin_checkpoints() -> dict[str, str]:
 
 @hepreco.hookimpl
 def hepreco_sources() -> list[str]:
-    return ["hepreco_comet.source:CDCSimSource"]
+    return ["hepreco_comet.modules.sim_source:CDCSimSource"]
 
 
 @hepreco.hookimpl
 def hepreco_services() -> list[str]:
-    return ["hepreco_comet.service:CDCGeometry"]
+    """The geometry service, and its deprecated former name ``comet.CDCGeometry`` (warns when a job uses it)."""
+    return [
+        "hepreco_comet.modules.geometry_service:CDCGeometryService",
+        "hepreco_comet.modules.deprecated:CDCGeometry",
+    ]

@@ -35,7 +35,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from hepreco_comet._rng import rng_exponential, rng_gamma, rng_new, rng_normal, rng_poisson, rng_uniform
-from hepreco_comet.geometry import CDCGeometry, GeometryArrays, _cth_segment, _locate, _wire_xy
+from hepreco_comet.geometry import CDCGeometry, GeometryArrays, cth_segment_kernel, locate_kernel, wire_xy_kernel
 from hepreco_comet.physics import (
     ALPHA_MASS,
     ELECTRON_MASS,
@@ -577,7 +577,7 @@ def _propagate(
                 alive = _cross_material(st, mat, g.cth_thickness[k], cos_inc, mass, rng, mats, z2)
                 if cth.shape[0] == 4:
                     ring = 1 if z1 > 0.0 else 0
-                    cth[2 * ring + k] |= np.uint64(1) << np.uint64(_cth_segment(x1, y1, nseg))
+                    cth[2 * ring + k] |= np.uint64(1) << np.uint64(cth_segment_kernel(x1, y1, nseg))
         if alive and r0 < TARGET_RADIUS and r1 < TARGET_RADIUS:
             off = 0.5 * (TARGET_DISKS - 1)
             k0 = z0 / TARGET_SPACING + off
@@ -591,7 +591,7 @@ def _propagate(
         # the drift cell at the end of the step
         w = -1
         if r_in <= r1 <= r_out and abs(z1) <= half:
-            w = _locate(x1, y1, z1, g)
+            w = locate_kernel(x1, y1, z1, g)
             if w >= 0 and not g.sense[g.wire_layer[w]]:
                 w = -1
         p_now = _pmag(st)
@@ -619,7 +619,7 @@ def _propagate(
             vis[V_PATH] += frac * ds
             vis[V_XI] += 153.5 * z2 * za * rho * frac * ds / (beta * beta)
             vis[V_MEAN] += s_pow * rho * frac * ds * 1e3
-            wx, wy = _wire_xy(w, 0.5 * (z0 + z1), g)
+            wx, wy = wire_xy_kernel(w, 0.5 * (z0 + z1), g)
             dx = x1 - x0
             dy = y1 - y0
             seg2 = dx * dx + dy * dy
@@ -818,7 +818,7 @@ def _simulate_kernel(
                     break
             t_n = window * rng_uniform(rng)
             de = par[P_NOISE_EDEP] * rng_exponential(rng)
-            wx, wy = _wire_xy(w, 0.0, g)
+            wx, wy = wire_xy_kernel(w, 0.0, g)
             _merge(w, t_n, de, buf_f, touched, count)
             if de >= buf_f[w, B_EMAX]:
                 buf_f[w, B_EMAX] = de

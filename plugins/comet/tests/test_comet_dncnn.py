@@ -10,7 +10,8 @@ from hepreco import ModuleError
 
 torch = pytest.importorskip("torch")
 
-from hepreco_comet.dncnn import DnCNNParams, build, build_denoiser, image_shape, masked_loss  # noqa: E402
+from hepreco_comet.models import DnCNNParams, image_shape  # noqa: E402
+from hepreco_comet.nets.dncnn import build, build_denoiser, masked_loss  # noqa: E402
 
 SHAPES = {"wire": (71, 71), "xy": (128, 128), "layercell": (20, 306)}
 

@@ -7,11 +7,15 @@ import importlib
 
 import pytest
 
-MODULES = ["dncnn", "gbdt", "geometry", "imager", "metrics", "simulation"]
+MODULES = ["acceptance", "gbdt_features", "geometry", "images", "models", "simulation"]
+#: the networks' examples need torch
+TORCH_MODULES = ["nets.dncnn", "nets.turn1"]
 
 
-@pytest.mark.parametrize("name", MODULES)
+@pytest.mark.parametrize("name", MODULES + TORCH_MODULES)
 def test_docstring_examples(name):
+    if name in TORCH_MODULES:
+        pytest.importorskip("torch")
     module = importlib.import_module(f"hepreco_comet.{name}")
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     assert result.failed == 0

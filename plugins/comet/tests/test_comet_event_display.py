@@ -41,7 +41,7 @@ class FitTruth(hepreco.Producer):
     produces = ("",)
 
     def produce(self, events: hepreco.Events) -> None:
-        from hepreco_comet.event_display import signal_circle
+        from hepreco_comet.hit_categories import signal_circle
 
         s = events[self.config.signal]
         recs = []
@@ -78,14 +78,14 @@ def _sim_event(seed: int = 11):
 
 # --- pure functions -----------------------------------------------------------------------------------
 def test_docstring_examples():
-    import hepreco_comet.event_display as mod
+    import hepreco_comet.hit_categories as mod
 
     result = doctest.testmod(mod, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     assert result.failed == 0 and result.attempted > 0
 
 
 def test_categories_match_the_truth_counts():
-    from hepreco_comet.event_display import PREDICTION_CLASSES, TRUTH_CLASSES, hit_categories
+    from hepreco_comet.hit_categories import PREDICTION_CLASSES, TRUTH_CLASSES, hit_categories
 
     h, _ = _sim_event()
     sig, turn, origin, edep = h["is_signal"], h["turn"], h["origin"], h["edep"]
@@ -112,7 +112,7 @@ def test_categories_match_the_truth_counts():
 
 
 def test_categories_without_the_stages():
-    from hepreco_comet.event_display import hit_categories
+    from hepreco_comet.hit_categories import hit_categories
 
     sig = np.array([True, False, False])
     truth, pred = hit_categories(sig, np.array([3, 0, 0]), np.array([0, 9, 2]), np.array([1.0, 2.0, 900.0]))
@@ -125,7 +125,7 @@ def test_categories_without_the_stages():
 
 
 def test_true_circle_goes_through_the_first_turn_hits():
-    from hepreco_comet.event_display import signal_circle
+    from hepreco_comet.hit_categories import signal_circle
 
     for seed in (3, 4):
         h, s = _sim_event(seed)
@@ -137,8 +137,10 @@ def test_true_circle_goes_through_the_first_turn_hits():
 
 def test_drawn_points_match_the_categories(tmp_path):
     pytest.importorskip("matplotlib")
-    from hepreco_comet.event_display import EventDisplay, draw_event, hit_categories
     from hepreco_comet.geometry import CDCGeometry
+    from hepreco_comet.hit_categories import hit_categories
+    from hepreco_comet.modules.event_display import EventDisplay
+    from hepreco_comet.plotting import draw_event
 
     h, s = _sim_event()
     geo = CDCGeometry()

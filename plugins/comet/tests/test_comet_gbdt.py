@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hepreco_comet.gbdt import FEATURES, NO_HIT_TIME, hit_features
+from hepreco_comet.gbdt_features import FEATURES, NO_HIT_TIME, hit_features
 from hepreco_comet.geometry import CDCGeometry
 
 import hepreco

@@ -37,7 +37,7 @@ HELICES = [
 def helix_hits(geo, xc: float, yc: float, r: float, z0: float, tl: float) -> dict[str, np.ndarray]:
     """The sense wires within 0.8 cm of a helix, each at the z the helix has there (``z = z0 + tl R psi``, psi
     the turning angle from the perigee), with the drift time of its exact distance plus the flight time."""
-    from hepreco_comet.helix_fit import wire_lines
+    from hepreco_comet.helixfit import wire_lines
 
     x0, y0, dx, dy = wire_lines(geo)
     wires = np.flatnonzero(geo.sense_wire_mask)
@@ -64,7 +64,7 @@ class HandMadeHits(hepreco.GeneratorSource):
     produces = ("hits",)
 
     def generate(self, ids: hepreco.EventIDs) -> dict:
-        from hepreco_comet.service import geometry_from
+        from hepreco_comet.modules.geometry_service import geometry_from
 
         geo = geometry_from(self.services)
         events = []
@@ -95,7 +95,7 @@ def kept(label):
 # --- the algebra ------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["helix_fit", "momentum_resolution"])
+@pytest.mark.parametrize("name", ["helixfit.circle", "helixfit.seeding", "helixfit.helix", "resolution"])
 def test_docstring_examples(name):
     module = importlib.import_module(f"hepreco_comet.{name}")
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
@@ -105,7 +105,7 @@ def test_docstring_examples(name):
 
 @pytest.mark.parametrize("method", ["taubin", "kasa"])
 def test_algebraic_circle_fits_are_exact_on_points_of_a_circle(method):
-    from hepreco_comet.helix_fit import fit_circles
+    from hepreco_comet.helixfit import fit_circles
 
     truth = [(20.0, 25.0, 35.0, 0.3, 2.5, 40), (-3.0, 0.5, 1.5, 0.0, 6.2, 3), (100.0, -50.0, 400.0, 1.0, 1.2, 9)]
     xs, ys, counts = [], [], []
@@ -125,7 +125,7 @@ def test_algebraic_circle_fits_are_exact_on_points_of_a_circle(method):
 
 def test_taubin_beats_kasa_on_a_short_noisy_arc():
     """Kåsa's fit is biased towards small circles on short arcs (Chernov 2010, ch. 5); Taubin's is not."""
-    from hepreco_comet.helix_fit import fit_circles
+    from hepreco_comet.helixfit import fit_circles
 
     rng = np.random.default_rng(3)
     n_sets, n = 400, 30
@@ -195,7 +195,7 @@ def test_exact_recovery_of_hand_made_helices():
 def test_outliers_are_left_out():
     """Hits far from the helix (background, a later turn) leave the robust fit exact, the plain one not."""
     from hepreco_comet import CDCGeometry
-    from hepreco_comet.helix_fit import fit_helices
+    from hepreco_comet.helixfit import fit_helices
 
     geo = CDCGeometry()
     h = helix_hits(geo, *HELICES[0])

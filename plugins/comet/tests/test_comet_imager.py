@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from hepreco_comet import CDCGeometry
-from hepreco_comet.imager import (
+from hepreco_comet.images import (
     BAD_EDEP,
     BAD_TIME,
     BAD_WIRE,

@@ -3,10 +3,10 @@
 
 from __future__ import annotations
 
-import hepreco_comet.metrics
+import hepreco_comet.acceptance
 import numpy as np
 import pytest
-from hepreco_comet.metrics import ThresholdScan, event_rates
+from hepreco_comet.acceptance import ThresholdScan, event_rates
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -81,7 +81,7 @@ def test_scan_equals_event_rates_and_merges_exactly(b, split):
 
 def test_0010_the_plugin_uses_hepreco_ml_metrics():
     for name in ("auc", "working_point", "ScoreHistogram"):
-        assert not hasattr(hepreco_comet.metrics, name)
+        assert not hasattr(hepreco_comet.acceptance, name)
 
 
 def test_histogram_roc_matches_exact_auc_and_merges():

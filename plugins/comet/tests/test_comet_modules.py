@@ -169,14 +169,28 @@ def test_metrics_of_a_perfect_turn1_classifier():
 
 def test_geometry_service_reaches_the_source():
     cfg = job(
-        services={"comet.CDCGeometry": {"half_length": 60.0}},
+        services={"comet.CDCGeometryService": {"half_length": 60.0}},
         modules={"keep": {"module": "cometprobe.Keep", "src": ["source:hits.z"]}},
         end_paths={"ana": ["keep"]},
     )
     r = hepreco.run(cfg, events=3)
     z = np.concatenate([np.asarray(p["source:hits.z"]) for _, p in kept("keep")])
     assert np.abs(z).max() <= 60.0
-    assert "CDCGeometry" in r.services
+    assert "CDCGeometryService" in r.services
+
+
+def test_the_former_service_name_still_works_and_warns():
+    """``comet.CDCGeometry`` (the service's name before issue 12) is a deprecated alias of
+    ``comet.CDCGeometryService``: the same geometry reaches the modules, with a FutureWarning naming the new name."""
+    cfg = job(
+        services={"comet.CDCGeometry": {"half_length": 60.0}},
+        modules={"keep": {"module": "cometprobe.Keep", "src": ["source:hits.z"]}},
+        end_paths={"ana": ["keep"]},
+    )
+    with pytest.warns(FutureWarning, match="comet.CDCGeometryService"):
+        hepreco.run(cfg, events=3)
+    z = np.concatenate([np.asarray(p["source:hits.z"]) for _, p in kept("keep")])
+    assert np.abs(z).max() <= 60.0
 
 
 def test_sim_validation_example_runs(tmp_path, monkeypatch):

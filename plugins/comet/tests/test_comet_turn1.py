@@ -14,7 +14,8 @@ from hepreco import ConfigError
 
 torch = pytest.importorskip("torch")
 
-from hepreco_comet.turn1 import Turn1Params, build  # noqa: E402
+from hepreco_comet.models import Turn1Params  # noqa: E402
+from hepreco_comet.nets.turn1 import build  # noqa: E402
 
 PROBE = str(Path(__file__).with_name("cometprobe.py"))
 

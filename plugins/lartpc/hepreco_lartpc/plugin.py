@@ -6,7 +6,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import hepreco
+from hepreco_lartpc.em_track_michel import EmTrackMichelId
+from hepreco_lartpc.emtrkmichel_metrics import EmTrackMichelMetrics
+from hepreco_lartpc.emtrkmichel_spec import EMTRKMICHEL
 from hepreco_lartpc.event_display import EventDisplay
+from hepreco_lartpc.hit_patches import HitPatches
+from hepreco_lartpc.particle_id import ParticleID, ParticleIDMetrics
+from hepreco_lartpc.particle_imager import ParticleImager
+from hepreco_lartpc.resnet_pid_spec import RESNET_PID
 from hepreco_lartpc.segmentation_metrics import SegmentationMetrics
 from hepreco_lartpc.sim_validation import SimValidation
 from hepreco_lartpc.source import LArTPCSimSource
@@ -21,12 +28,24 @@ CHECKPOINTS = Path(__file__).parent / "checkpoints"
 
 @hepreco.hookimpl
 def hepreco_modules() -> list[type]:
-    return [ViewImager, UNetTrackShower, SegmentationMetrics, SimValidation, EventDisplay]
+    return [
+        ViewImager,
+        UNetTrackShower,
+        SegmentationMetrics,
+        SimValidation,
+        EventDisplay,
+        HitPatches,
+        EmTrackMichelId,
+        EmTrackMichelMetrics,
+        ParticleImager,
+        ParticleID,
+        ParticleIDMetrics,
+    ]
 
 
 @hepreco.hookimpl
 def hepreco_models() -> list[object]:
-    return [UNET]
+    return [UNET, EMTRKMICHEL, RESNET_PID]
 
 
 @hepreco.hookimpl

@@ -94,6 +94,11 @@ class SimParameters(DetectorParams):
     """Also put per-view ADC images (wire x downsampled tick, processed waveforms) ``adc_U/V/W``."""
     adc_downsample: int = Field(6, ge=1)
     """Ticks summed into one image column."""
+    apas: int = Field(1, ge=1, le=24)
+    """Read-outs (APAs) per event, each a copy of the detector volume with its own wires: the event's ``mode``
+    is simulated in APA 0 (the beam APA) and cosmic muons only (``cosmics`` per APA) in the others, as in a
+    ProtoDUNE-SP event (6 APAs). With more than one, hits and particles gain ``apa`` and the ADC images are
+    ``(events, apas, wires, columns)``."""
     max_particles: int = Field(200_000, ge=100)
     """Truth particles kept per event (more are counted in the summary as dropped)."""
     max_deposits: int = Field(400_000, ge=1000)
@@ -177,7 +182,7 @@ def simulate(seeds: np.ndarray, params: SimParameters | None = None) -> dict[str
         ``adc_W``. ``hits`` is jagged per event with ``view`` (0 U, 1 V, 2 W), ``wire``, ``tick``, ``x``
         (drift coordinate from the tick, cm), ``w`` (wire coordinate, cm), ``charge`` (electrons), ``width``
         (ticks, the Gaussian hit's sigma) and the truth ``particle`` (index into the event's particles, -1
-        for noise), ``pdg``, ``label`` (0 null, 1 shower, 2 track) and ``michel``. ``particles`` is jagged
+        for noise), ``pdg``, ``label`` (0 null, 1 shower, 2 track) and ``michel`` (and ``apa`` with ``apas`` > 1). ``particles`` is jagged
         with ``id``, ``parent`` (-1 for primaries), ``pdg``, ``process`` (:data:`PROCESSES`), ``start_x/y/z``,
         ``end_x/y/z`` (cm), ``px, py, pz`` (MeV/c), ``energy`` (total, MeV), ``t0`` (µs), ``shower``, ``michel``.
 
@@ -186,15 +191,85 @@ def simulate(seeds: np.ndarray, params: SimParameters | None = None) -> dict[str
         >>> len(out["hits"]), sorted(set(ak.flatten(out["hits"].label).tolist())) in ([1, 2], [0, 1, 2])
         (2, True)
     """
-    from hepreco_lartpc import _readout as ro
-    from hepreco_lartpc import _transport as tr
-
     params = params or SimParameters()
-    det = detector(params)
     seeds = np.ascontiguousarray(np.asarray(seeds).astype(np.uint64, copy=False))
     if seeds.ndim != 1:
         msg = f"seeds must be one-dimensional, got shape {seeds.shape}"
         raise ValueError(msg)
+    if params.apas > 1:
+        return _simulate_apas(seeds, params)
+    return _simulate(seeds, params)
+
+
+def _apa_seeds(seeds: np.ndarray, apas: int) -> np.ndarray:
+    """``(events, apas)`` seeds: APA 0 keeps the event's seed; the others are mixed from it (splitmix64)."""
+    with np.errstate(over="ignore"):
+        z = seeds[:, None] + np.arange(apas, dtype=np.uint64)[None, :] * np.uint64(0x9E3779B97F4A7C15)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        z = z ^ (z >> np.uint64(31))
+    z[:, 0] = seeds
+    return np.ascontiguousarray(z)
+
+
+def _simulate_apas(seeds: np.ndarray, params: SimParameters) -> dict[str, Any]:
+    """Events of ``params.apas`` read-outs: APA 0 in the event's mode, the others cosmics only; merged per event."""
+    n, a = len(seeds), params.apas
+    s = _apa_seeds(seeds, a)
+    beam = _simulate(s[:, 0].copy(), params.model_copy(update={"apas": 1}))
+    rest = _simulate(s[:, 1:].reshape(-1).copy(), params.model_copy(update={"apas": 1, "mode": "cosmics"}))
+    parts: list[dict[str, Any]] = []
+    for name in ("hits", "particles"):
+        b, r = beam[name], rest[name]
+        nb = np.asarray(ak.num(b, axis=1))
+        nr = np.asarray(ak.num(r, axis=1)).reshape(n, a - 1)
+        counts = np.concatenate([nb[:, None], nr], axis=1)  # (events, apas)
+        # event-major order: APA 0 of event 0, APA 1 of event 0, ...
+        order = np.concatenate([np.arange(n)[:, None], n + np.arange(n * (a - 1)).reshape(n, a - 1)], axis=1).ravel()
+        both = ak.concatenate([b, r], axis=0)[order]
+        flat = ak.flatten(both)
+        apa = np.repeat(np.tile(np.arange(a, dtype=np.int8), n), counts.ravel())
+        parts.append({"flat": flat, "counts": counts, "apa": apa})
+    hits, particles = parts
+    # particle indices become per-event: offset by the particles of the event's earlier APAs
+    p_first = np.cumsum(particles["counts"], axis=1) - particles["counts"]  # (events, apas)
+    h_shift = np.repeat(p_first.ravel(), hits["counts"].ravel())
+    p_shift = np.repeat(p_first.ravel(), particles["counts"].ravel())
+    hf = hits["flat"]
+    hp = np.asarray(hf.particle)
+    hits_flat = ak.with_field(hf, ak.Array(np.where(hp >= 0, hp + h_shift, hp).astype(np.int32)), "particle")
+    hits_flat = ak.with_field(hits_flat, ak.Array(hits["apa"]), "apa")
+    pf = particles["flat"]
+    par = np.asarray(pf.parent)
+    parts_flat = ak.with_field(pf, ak.Array((np.asarray(pf.id) + p_shift).astype(np.int32)), "id")
+    parts_flat = ak.with_field(parts_flat, ak.Array(np.where(par >= 0, par + p_shift, par).astype(np.int32)), "parent")
+    parts_flat = ak.with_field(parts_flat, ak.Array(particles["apa"]), "apa")
+    out: dict[str, Any] = {
+        "hits": ak.unflatten(hits_flat, hits["counts"].sum(axis=1)),
+        "particles": ak.unflatten(parts_flat, particles["counts"].sum(axis=1)),
+        "interaction": beam["interaction"],
+        "dropped": ak.zip(
+            {
+                k: ak.Array(
+                    np.asarray(beam["dropped"][k]) + np.asarray(rest["dropped"][k]).reshape(n, a - 1).sum(axis=1)
+                )
+                for k in ("particles", "deposits")
+            }
+        ),
+    }
+    if params.adc_images:
+        for name in VIEW_NAMES:
+            b = np.asarray(beam[f"adc_{name}"])
+            r = np.asarray(rest[f"adc_{name}"]).reshape(n, a - 1, *b.shape[1:])
+            out[f"adc_{name}"] = ak.Array(np.concatenate([b[:, None], r], axis=1))
+    return out
+
+
+def _simulate(seeds: np.ndarray, params: SimParameters) -> dict[str, Any]:
+    from hepreco_lartpc import _readout as ro
+    from hepreco_lartpc import _transport as tr
+
+    det = detector(params)
     P, R, pdgs = _vectors(params, det)
     views = det.views()
     adc_ticks = int(np.ceil(det.n_ticks / params.adc_downsample)) if params.adc_images else 0

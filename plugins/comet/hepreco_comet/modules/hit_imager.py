@@ -11,8 +11,8 @@ from pydantic import Field
 import hepreco
 from hepreco import InputTag
 from hepreco_comet._hits import event_name, flat_hits, per_hit
-from hepreco_comet.imager import CUT_EDEP, STATUS_NAMES, image_layout, make_images
-from hepreco_comet.service import geometry_from
+from hepreco_comet.images import CUT_EDEP, STATUS_NAMES, image_layout, make_images
+from hepreco_comet.modules.geometry_service import geometry_from
 
 __all__ = ["HitImager"]
 

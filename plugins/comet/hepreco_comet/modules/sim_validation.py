@@ -13,7 +13,7 @@ from pydantic import Field
 import hepreco
 from hepreco import InputTag
 from hepreco_comet._hits import flat_hits
-from hepreco_comet.service import geometry_from
+from hepreco_comet.modules.geometry_service import geometry_from
 from hepreco_comet.simulation import ORIGINS
 
 __all__ = ["TALK", "SimValidation"]

@@ -13,98 +13,12 @@ from pydantic import Field, model_validator
 import hepreco
 from hepreco import InputTag
 from hepreco_comet._hits import event_name
-from hepreco_comet.service import geometry_from
+from hepreco_comet.hit_categories import hit_categories
+from hepreco_comet.modules.geometry_service import geometry_from
 
-__all__ = ["PREDICTION_CLASSES", "TRUTH_CLASSES", "EventDisplay", "draw_event", "hit_categories", "signal_circle"]
+__all__ = ["EventDisplay"]
 
-#: the truth categories of the left panel, in drawing order (index = category code of :func:`hit_categories`)
-TRUTH_CLASSES = (
-    "signal, turn 1",
-    "signal, later turns",
-    "capture proton",
-    "neutron recoil",
-    "photon electron",
-    "DIO electron",
-    "noise",
-    "other background",
-)
-#: the prediction categories of the right panel (index = category code of :func:`hit_categories`)
-PREDICTION_CLASSES = (
-    "removed by energy cut",
-    "rejected by the hit classifier",
-    "kept, not turn 1",
-    "turn-1 mask",
-)
 _HIT_FIELDS = ("wire", "z", "edep", "is_signal", "turn", "origin")
-#: pT [MeV/c] = _CURVATURE * B [T] * R [cm]
-_CURVATURE = 2.99792458
-
-
-def hit_categories(
-    is_signal: np.ndarray,
-    turn: np.ndarray,
-    origin: np.ndarray,
-    edep: np.ndarray,
-    *,
-    selected: np.ndarray | None = None,
-    turn1: np.ndarray | None = None,
-    edep_max: float | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """The truth and the prediction category of every hit of one event: indices into
-    :data:`TRUTH_CLASSES` and :data:`PREDICTION_CLASSES`.
-
-    Truth: signal hits of the first turn (``turn <= 1``), signal hits of later turns, background hits by
-    their ``origin`` (1-5, see ``hepreco_comet.simulation.ORIGINS``; any other code is "other background").
-    Prediction, first match wins: above the energy cut (``edep > edep_max``), in the turn-1 mask, not
-    selected by the hit classifier, else kept but not turn 1. Without ``selected`` every hit below the cut
-    counts as kept; without ``turn1`` no hit is in the turn-1 mask.
-
-    Examples:
-        >>> truth, pred = hit_categories(
-        ...     np.array([True, True, False, False]), np.array([1, 2, 0, 0]), np.array([0, 0, 3, 5]),
-        ...     np.array([10.0, 20.0, 30.0, 400.0]), selected=np.array([True, True, True, False]),
-        ...     turn1=np.array([True, False, False, False]), edep_max=255.0)
-        >>> [TRUTH_CLASSES[k] for k in truth]
-        ['signal, turn 1', 'signal, later turns', 'photon electron', 'noise']
-        >>> [PREDICTION_CLASSES[k] for k in pred]
-        ['turn-1 mask', 'kept, not turn 1', 'kept, not turn 1', 'removed by energy cut']
-    """
-    sig = np.asarray(is_signal, dtype=bool)
-    turn = np.asarray(turn)
-    origin = np.asarray(origin, dtype=np.int64)
-    n = sig.size
-    for name, arr in (("turn", turn), ("origin", origin), ("edep", edep), ("selected", selected), ("turn1", turn1)):
-        if arr is not None and np.shape(arr) != (n,):
-            msg = f"hit_categories: '{name}' has shape {np.shape(arr)}, is_signal has {n} hits"
-            raise ValueError(msg)
-    background = np.where((origin >= 1) & (origin <= 5), origin + 1, len(TRUTH_CLASSES) - 1)
-    truth = np.where(sig, np.where(turn <= 1, 0, 1), background).astype(np.int64)
-
-    pred = np.full(n, 2, dtype=np.int64)
-    if selected is not None:
-        pred[~np.asarray(selected, dtype=bool)] = 1
-    if turn1 is not None:
-        pred[np.asarray(turn1, dtype=bool)] = 3
-    if edep_max is not None:
-        pred[np.asarray(edep) > edep_max] = 0
-    return truth, pred
-
-
-def signal_circle(px: float, py: float, vx: float, vy: float, *, field: float = 1.0) -> tuple[float, float, float]:
-    """``(center_x, center_y, radius)`` in cm of the x-y circle of an electron (charge -1) of transverse
-    momentum ``(px, py)`` (MeV/c) from the vertex ``(vx, vy)`` (cm) in a solenoid field of ``field`` tesla
-    along +z, the simulation's convention: it turns counter-clockwise seen from +z.
-
-    Examples:
-        >>> cx, cy, r = signal_circle(104.97, 0.0, 0.0, 0.0)
-        >>> round(cx, 6), round(cy, 3), round(r, 3)
-        (0.0, 35.014, 35.014)
-    """
-    pt = float(np.hypot(px, py))
-    r = pt / (_CURVATURE * field)
-    if pt == 0:
-        return float(vx), float(vy), 0.0
-    return float(vx - r * py / pt), float(vy + r * px / pt), float(r)
 
 
 class EventDisplay(hepreco.Analyzer):
@@ -267,6 +181,8 @@ class EventDisplay(hepreco.Analyzer):
         not_found = [e for e in dict.fromkeys(c.events) if e not in found]
         files: list[str] = []
         if self.stored:
+            from hepreco_comet.plotting import draw_event
+
             geo = self.geometry
             sense = np.flatnonzero(geo.sense_wire_mask)
             wires = geo.wire_xy(sense, 0.0)
@@ -283,122 +199,3 @@ class EventDisplay(hepreco.Analyzer):
         elif not self.stored:
             figures["events_not_found"] = "no event reached this module"
         self.summary(**figures)
-
-
-def _class_colours() -> tuple[dict[str, str], dict[str, str]]:
-    from hepreco_comet.plotting import CLASS_COLOURS
-
-    truth = {
-        "signal, turn 1": CLASS_COLOURS["signal"],
-        "signal, later turns": "#e377c2",
-        **{name: CLASS_COLOURS[name] for name in TRUTH_CLASSES[2:7]},
-        "other background": "#8c564b",
-    }
-    pred = {
-        "removed by energy cut": "#b0b0b0",
-        "rejected by the hit classifier": "#7f7f7f",
-        "kept, not turn 1": "#e377c2",
-        "turn-1 mask": CLASS_COLOURS["signal"],
-    }
-    return truth, pred
-
-
-def draw_event(
-    path: Path,
-    ev: dict[str, Any],
-    geometry: Any,
-    wires: tuple[np.ndarray, np.ndarray],
-    *,
-    config: EventDisplay.Config,
-) -> dict[str, dict[str, int]]:
-    """Draw one stored event (``EventDisplay``'s copy) to ``path``; returns the points drawn per category
-    and panel: ``{"truth": {class: n}, "prediction": {class: n}}``."""
-    from hepreco_comet.plotting import _plt, _save
-
-    hp = _plt()
-    truth_colours, pred_colours = _class_colours()
-    with hp.figure(18, 9, ncols=2) as (fig, axs):
-        # room in the corners for the text box
-        lim = max(geometry.outer_wall, max(geometry.cth_radius) if config.cth else 0.0) + 14.0
-        t = np.linspace(0, 2 * np.pi, 361)
-        for ax in axs:
-            ax.scatter(wires[0], wires[1], s=0.2, color="#dddddd", rasterized=True)
-            for r in geometry.radius[geometry.sense] * np.cos(0.5 * geometry.twist[geometry.sense]):
-                ax.plot(r * np.cos(t), r * np.sin(t), color="#eeeeee", lw=0.4, zorder=0)
-            for r in (geometry.inner_wall, geometry.outer_wall):
-                ax.plot(r * np.cos(t), r * np.sin(t), color="k", lw=0.8)
-            if config.cth:
-                for r, d in zip(geometry.cth_radius, geometry.cth_thickness, strict=True):
-                    for rr in (r, r + d):
-                        ax.plot(rr * np.cos(t), rr * np.sin(t), color="#6baed6", lw=0.6)
-            ax.set_xlim(-lim, lim)
-            ax.set_ylim(-lim, lim)
-            ax.set_aspect("equal")
-            ax.set_xlabel("x [cm]")
-            ax.set_ylabel("y [cm]")
-
-        drawn: dict[str, dict[str, int]] = {"truth": {}, "prediction": {}}
-        x, y, tc, pc = ev["x"], ev["y"], ev["truth_cat"], ev["pred_cat"]
-        for k, name in enumerate(TRUTH_CLASSES):
-            m = tc == k
-            drawn["truth"][name] = int(m.sum())
-            if m.any():
-                style = {"s": 14, "zorder": 5 - k} if k < 2 else {"s": 8, "zorder": 3}  # signal on top
-                axs[0].scatter(x[m], y[m], color=truth_colours[name], label=f"{name} ({int(m.sum())})", **style)
-        n_sig = int((tc <= 1).sum())
-        axs[0].set_title(f"truth: {ev['name']}\n{n_sig} signal, {int(tc.size - n_sig)} background hits", fontsize=15)
-
-        pred_names = dict(enumerate(PREDICTION_CLASSES))
-        if not ev["has_turn1"]:
-            pred_names[2] = "kept by the hit classifier"
-            pred_colours[pred_names[2]] = pred_colours["turn-1 mask"]
-        for k in range(len(PREDICTION_CLASSES)):
-            name = pred_names[k]
-            m = pc == k
-            drawn["prediction"][name] = int(m.sum())
-            if not m.any():
-                continue
-            n1, n2 = int((m & (tc == 0)).sum()), int((m & (tc == 1)).sum())
-            label = f"{name} ({int(m.sum())}; signal: {n1} turn 1, {n2} later)"
-            style = {"marker": "x", "s": 10, "linewidths": 0.8} if k == 0 else {"s": 14 if k >= 2 else 8}
-            axs[1].scatter(x[m], y[m], color=pred_colours[name], label=label, zorder=3 + k, **style)
-        stages = [str(t) for t in (config.selected, config.turn1, config.fit) if t is not None]
-        axs[1].set_title(f"prediction: {', '.join(stages) or 'energy cut only'}", fontsize=15)
-
-        truth, fit = ev["truth"], ev["fit"]
-        lines = []
-        true_pt = None
-        if truth is not None and truth.get("has_signal", True) and {"px", "py"} <= truth.keys():
-            true_pt = float(np.hypot(truth["px"], truth["py"]))
-            lines.append(f"true $p_T$ = {true_pt:.2f} MeV/c")
-            if {"vx", "vy"} <= truth.keys():
-                cx, cy, r = signal_circle(truth["px"], truth["py"], truth["vx"], truth["vy"], field=config.field)
-                for ax in axs:
-                    ax.plot(cx + r * np.cos(t), cy + r * np.sin(t), color="k", ls="--", lw=1.0, label="true circle")
-        if fit is not None:
-            valid = bool(fit.get("valid", True))
-            if valid and {"center_x", "center_y", "radius"} <= fit.keys() and np.isfinite(fit["radius"]):
-                cx, cy, r = float(fit["center_x"]), float(fit["center_y"]), float(fit["radius"])
-                axs[1].plot(cx + r * np.cos(t), cy + r * np.sin(t), color="#1f77b4", lw=1.5, label="fitted circle")
-            if valid and fit.get("pt") is not None:
-                line = f"fitted $p_T$ = {float(fit['pt']):.2f} MeV/c"
-                if true_pt is not None:
-                    line += f" ($\\Delta$ = {float(fit['pt']) - true_pt:+.2f})"
-                lines.append(line)
-                if fit.get("chi2") is not None and fit.get("ndf"):
-                    lines.append(f"$\\chi^2$/ndf = {float(fit['chi2']):.1f}/{int(fit['ndf'])}")
-            elif not valid:
-                lines.append("fit not valid")
-        lines += ev["notes"]
-        if lines:
-            axs[1].text(
-                0.01, 0.01, "\n".join(lines), transform=axs[1].transAxes, fontsize=11, va="bottom",
-                bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "#999999"},
-            )  # fmt: skip
-        for ax in axs:
-            ax.legend(
-                fontsize=12, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=2, markerscale=1.5, frameon=False
-            )
-            hp.experiment_label(ax, config.plot_label)
-        _save(fig, path)
-    return drawn

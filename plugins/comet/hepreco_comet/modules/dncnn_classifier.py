@@ -1,4 +1,5 @@
-"""This module defines DnCNNHitClassifier: the DnCNN's per-pixel signal probability returned to the CDC hits."""
+"""This module defines DnCNNHitClassifier: the DnCNN hit classifier (``comet-dncnn``,
+:mod:`hepreco_comet.nets.dncnn`) run on the imager's images, its per-pixel signal probability returned to the hits."""
 
 from __future__ import annotations
 
@@ -12,26 +13,10 @@ import hepreco
 from hepreco import InputTag
 from hepreco.ml import TorchInference
 from hepreco_comet._hits import flat_hits
-from hepreco_comet.imager import pixels_to_hits
+from hepreco_comet.images import pixels_to_hits
+from hepreco_comet.modules._networks import load_for_layout
 
-__all__ = ["DnCNNHitClassifier", "load_for_layout"]
-
-
-def load_for_layout(module: TorchInference) -> None:
-    """Load ``module.config.weights`` for an image module (``weights``, ``layout``, ``xy_size``,
-    ``batch_size`` in its config); with ``layout`` set, a checkpoint for another image shape or layout is
-    refused when the job starts, naming both."""
-    c = module.config  # type: ignore[attr-defined]
-    inputs = None
-    if c.layout is not None:
-        from hepreco_comet.dncnn import DnCNNParams, image_shape
-
-        inputs = {"image": (2, *image_shape(DnCNNParams(layout=c.layout, xy_size=c.xy_size)))}
-    ckpt = module.load_model(c.weights, inputs=inputs, batch_size=c.batch_size)
-    found = getattr(ckpt.hparams, "layout", None)
-    if c.layout is not None and found != c.layout:
-        msg = f"checkpoint {ckpt.path} was trained on the '{found}' layout, this module reads '{c.layout}'"
-        raise ValueError(msg)
+__all__ = ["DnCNNHitClassifier"]
 
 
 class DnCNNHitClassifier(hepreco.Producer, TorchInference):

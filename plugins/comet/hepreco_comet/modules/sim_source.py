@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 import hepreco
-from hepreco_comet.service import geometry_from
+from hepreco_comet.modules.geometry_service import geometry_from
 from hepreco_comet.simulation import SimParameters, simulate
 
 __all__ = ["CDCSimSource"]

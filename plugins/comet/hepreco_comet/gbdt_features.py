@@ -1,5 +1,6 @@
-"""This module defines the GBDT baseline of the COMET TDR: per-hit features with the wire's neighbours,
-the ``HitFeatures`` producer and the ``comet-gbdt`` model (LightGBM through ``hepreco.ml``).
+"""This module defines the features of the COMET TDR's GBDT baseline: per-hit features with the wire's
+neighbours (the ``comet.HitFeatures`` producer puts them in a job, :mod:`hepreco_comet.modules.hit_features`;
+the ``comet-gbdt`` model, LightGBM through ``hepreco.ml``, is declared in :mod:`hepreco_comet.models`).
 
 Each hit is described by its own energy deposit, drift time and layer, and by the deposit and time of
 the hits on the two wires beside it in the same layer (cells wrap around in azimuth: the last cell of a
@@ -9,18 +10,14 @@ studies reached a per-hit AUC of 0.989 with the wire's own features and 0.998 wi
 
 from __future__ import annotations
 
-import awkward as ak
 import numpy as np
 
-import hepreco
-from hepreco import InputTag
-from hepreco_comet._hits import flat_hits
 from hepreco_comet.geometry import CDCGeometry
-from hepreco_comet.models import FEATURES, GBDT
-from hepreco_comet.service import geometry_from
+from hepreco_comet.models import FEATURES
 
-__all__ = ["FEATURES", "GBDT", "HitFeatures", "hit_features"]
+__all__ = ["FEATURES", "NO_HIT_TIME", "hit_features"]
 
+#: the drift time a neighbour wire without a hit reads
 NO_HIT_TIME = -1.0
 
 
@@ -66,24 +63,3 @@ def hit_features(
     out[:, 5] = dense_e[ev, right]
     out[:, 6] = dense_t[ev, right]
     return out
-
-
-class HitFeatures(hepreco.Producer):
-    """Put ``features``: per hit (jagged like the hits) the 7 GBDT features of :data:`FEATURES`: the
-    wire's own deposit, drift time and layer, and its left and right neighbours' deposit and time."""
-
-    class Config(hepreco.ModuleConfig):
-        hits: InputTag = InputTag("source:hits")
-        """The CDC hits (fields ``wire``, ``drift_time``, ``edep``)."""
-
-    produces = ("features",)
-
-    def begin_job(self) -> None:
-        self.geometry = geometry_from(self.services)
-
-    def produce(self, events: hepreco.Events) -> None:
-        c = self.config
-        offsets, flat = flat_hits(events[c.hits], ("wire", "drift_time", "edep"), product=str(c.hits))
-        self.geometry.check_wires(flat["wire"])
-        f = hit_features(offsets, flat["wire"], flat["drift_time"], flat["edep"], self.geometry)
-        events.put("features", ak.unflatten(f, np.diff(offsets)))

@@ -44,7 +44,7 @@ class GBDTHitClassifier(hepreco.Producer):
 
     def begin_job(self) -> None:
         from hepreco.ml import load_checkpoint
-        from hepreco_comet.gbdt import FEATURES
+        from hepreco_comet.models import FEATURES
 
         job = getattr(self, "job", None)
         self.checkpoint = load_checkpoint(

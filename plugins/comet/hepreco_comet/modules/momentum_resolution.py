@@ -1,9 +1,8 @@
 """This module defines MomentumResolution: the resolution of a helix fit's momentum against the simulation's truth.
 
 Every sum lives in histograms booked with the Histograms service, so the figures merge exactly across
-batches and processes (``summary_from_histograms``). :func:`resolution_figures` turns a residual histogram
-into the figures: mean and RMS (exact, from the sums), median and the half-width of the central 68% interval
-(interpolated in the cumulative histogram, flow bins included), and a Gaussian fit of the core.
+batches and processes (``summary_from_histograms``); :func:`hepreco_comet.resolution.resolution_figures`
+turns them into the figures, :func:`hepreco_comet.plotting.plot_momentum_resolution` draws them.
 """
 
 from __future__ import annotations
@@ -18,96 +17,12 @@ from pydantic import Field, model_validator
 
 import hepreco
 from hepreco import InputTag
+from hepreco_comet.resolution import QUANTITIES, resolution_figures
 
-__all__ = [
-    "MomentumResolution",
-    "gaussian_core",
-    "histogram_quantile",
-    "plot_momentum_resolution",
-    "resolution_figures",
-]
+__all__ = ["MomentumResolution"]
 
-_QUANTITIES = ["pt", "p"]
 _COUNTS = ["events", "with_truth", "valid", "valid_with_p"]
 _SUMS = ["n", "sum", "sum2"]
-
-
-def histogram_quantile(counts: np.ndarray, edges: np.ndarray, q: float) -> float:
-    """The ``q`` quantile of a histogram with flow bins: ``counts`` has ``len(edges) + 1`` entries (underflow,
-    the bins, overflow); linear inside a bin, NaN when the quantile lies in a flow bin or there are no entries.
-
-    Examples:
-        >>> histogram_quantile(np.array([0, 1, 1, 1, 1, 0]), np.array([0.0, 1, 2, 3, 4]), 0.5)
-        2.0
-    """
-    counts = np.asarray(counts, dtype=np.float64)
-    total = counts.sum()
-    if total <= 0:
-        return float("nan")
-    target = q * total
-    cum = np.cumsum(counts)
-    i = int(np.searchsorted(cum, target, side="left"))
-    if i == 0 or i >= len(counts) - 1:
-        return float("nan")
-    below = cum[i - 1]
-    frac = (target - below) / counts[i] if counts[i] > 0 else 0.0
-    return float(edges[i - 1] + frac * (edges[i] - edges[i - 1]))
-
-
-def gaussian_core(counts: np.ndarray, edges: np.ndarray, mean: float, sigma: float) -> tuple[float, float]:
-    """``(mean, sigma)`` of a Gaussian fitted to the core of a histogram (no flow bins): a parabola in
-    ``log(counts)`` weighted by the counts over the bins within 1.5 sigma of the mean, iterated from the
-    given start three times; NaN when fewer than three bins are filled or the parabola opens upwards.
-
-    Examples:
-        >>> edges = np.linspace(-5, 5, 51)
-        >>> x = 0.5 * (edges[1:] + edges[:-1])
-        >>> mu, s = gaussian_core(1e4 * np.exp(-0.5 * ((x - 0.3) / 1.2) ** 2), edges, 0.0, 1.0)
-        >>> round(mu, 6), round(s, 6)
-        (0.3, 1.2)
-    """
-    counts = np.asarray(counts, dtype=np.float64)
-    x = 0.5 * (edges[1:] + edges[:-1])
-    nan = (float("nan"), float("nan"))
-    if not (np.isfinite(mean) and np.isfinite(sigma) and sigma > 0):
-        return nan
-    for _ in range(3):
-        m = (np.abs(x - mean) <= 1.5 * sigma) & (counts > 0)
-        if m.sum() < 3:
-            return nan
-        # log n = c0 + c1 x + c2 x^2 with weights n (the variance of log n is ~1/n)
-        xs = x[m] - mean
-        w = np.sqrt(counts[m])
-        a = np.stack([np.ones_like(xs), xs, xs * xs], axis=1) * w[:, None]
-        c = np.linalg.lstsq(a, np.log(counts[m]) * w, rcond=None)[0]
-        if c[2] >= 0:
-            return nan
-        sigma_new = float(np.sqrt(-0.5 / c[2]))
-        mean = float(mean - 0.5 * c[1] / c[2])
-        if not (np.isfinite(mean) and np.isfinite(sigma_new)):
-            return nan
-        sigma = sigma_new
-    return mean, sigma
-
-
-def resolution_figures(counts: np.ndarray, edges: np.ndarray, n: float, total: float, total2: float) -> dict:
-    """The figures of one residual histogram (``counts`` with flow bins) and its exact sums."""
-    nan = float("nan")
-    mean = total / n if n > 0 else nan
-    rms = float(np.sqrt(max(total2 / n - mean * mean, 0.0))) if n > 0 else nan
-    q16, q50, q84 = (histogram_quantile(counts, edges, q) for q in (0.15865525393145707, 0.5, 0.8413447460685429))
-    sigma68 = 0.5 * (q84 - q16)
-    g_mean, g_sigma = gaussian_core(counts[1:-1], edges, q50, sigma68)
-    outside = float(counts[0] + counts[-1]) / n if n > 0 else nan
-    return {
-        "mean": mean,
-        "rms": rms,
-        "median": q50,
-        "sigma68": sigma68,
-        "gauss_mean": g_mean,
-        "gauss_sigma": g_sigma,
-        "outside_range": outside,
-    }
 
 
 class MomentumResolution(hepreco.Analyzer):
@@ -177,7 +92,7 @@ class MomentumResolution(hepreco.Analyzer):
             "residuals",
             hist.Hist(
                 fit_axis,
-                hist.axis.StrCategory(_QUANTITIES, name="quantity"),
+                hist.axis.StrCategory(QUANTITIES, name="quantity"),
                 hist.axis.Regular(c.bins, *c.range, name="residual", label="fit - truth [MeV/c]"),
                 storage=hist.storage.Double(),
             ),
@@ -202,7 +117,7 @@ class MomentumResolution(hepreco.Analyzer):
             "sums",
             hist.Hist(
                 fit_axis,
-                hist.axis.StrCategory(_QUANTITIES, name="quantity"),
+                hist.axis.StrCategory(QUANTITIES, name="quantity"),
                 hist.axis.StrCategory(_SUMS, name="sum"),
                 storage=hist.storage.Double(),
             ),
@@ -237,10 +152,10 @@ class MomentumResolution(hepreco.Analyzer):
             sums = self.h_sums.view()
             for j, (sel, fitted, true) in enumerate(((valid, pt, pt_true), (with_p, p, p_true))):
                 r = fitted[sel] - true[sel]
-                self.h_res.fill(fit=name, quantity=_QUANTITIES[j], residual=r)
+                self.h_res.fill(fit=name, quantity=QUANTITIES[j], residual=r)
                 sums[i, j] += [r.size, r.sum(), np.sum(r * r)]
-                self.h_mom.fill(fit=name, quantity=f"fit_{_QUANTITIES[j]}", momentum=fitted[sel])
-                self.h_mom.fill(fit=name, quantity=f"true_{_QUANTITIES[j]}", momentum=true[sel])
+                self.h_mom.fill(fit=name, quantity=f"fit_{QUANTITIES[j]}", momentum=fitted[sel])
+                self.h_mom.fill(fit=name, quantity=f"true_{QUANTITIES[j]}", momentum=true[sel])
 
     # --- results ---------------------------------------------------------------------------------
     def results(self) -> dict[str, Any]:
@@ -255,7 +170,7 @@ class MomentumResolution(hepreco.Analyzer):
             out[f"{prefix}events_with_truth"] = int(with_truth)
             out[f"{prefix}valid_fraction"] = round(valid / with_truth, 5) if with_truth else nan
             out[f"{prefix}p_fraction"] = round(with_p / with_truth, 5) if with_truth else nan
-            for j, q in enumerate(_QUANTITIES):
+            for j, q in enumerate(QUANTITIES):
                 counts = self.h_res.view(flow=True)[i, j]
                 n, s, s2 = self.h_sums.view()[i, j]
                 figs = resolution_figures(counts, edges, n, s, s2)
@@ -275,7 +190,7 @@ class MomentumResolution(hepreco.Analyzer):
         fit_names = {"fit": c.fit_name, "reference": c.reference_name}
         for name in self.fits:
             prefix = "" if name == "fit" else "reference_"
-            for q, title in zip(_QUANTITIES, ("p_{T}", "p"), strict=True):
+            for q, title in zip(QUANTITIES, ("p_{T}", "p"), strict=True):
                 h = self.h_res[name, q, :]
                 med, s68 = figures.get(f"{prefix}{q}_median"), figures.get(f"{prefix}{q}_sigma68")
                 g_mean, g_sigma = figures.get(f"{prefix}{q}_gauss_mean"), figures.get(f"{prefix}{q}_gauss_sigma")
@@ -315,68 +230,7 @@ class MomentumResolution(hepreco.Analyzer):
         if self.config.plot_dir:
             c = self.config
             names = {"fit": c.fit_name, "reference": c.reference_name}
+            from hepreco_comet.plotting import plot_momentum_resolution
+
             plot_momentum_resolution(Path(c.plot_dir), self.label, self.h_res, self.h_mom, figures, names=names,
                                      exp_label=c.plot_label)  # fmt: skip
-
-
-# --- plots --------------------------------------------------------------------------------------------
-
-
-def plot_momentum_resolution(
-    out_dir: Path,
-    label: str,
-    h_res: Any,
-    h_mom: Any,
-    figures: dict[str, Any],
-    *,
-    names: dict[str, str] | None = None,
-    exp_label: str = "COMET Simulation",
-) -> list[Path]:
-    """Residuals of pT and p (each fit, with its median, sigma68 and Gaussian core, error bars) and the
-    momentum spectra; ``names`` gives the legend name of each fit category (``fit``, ``reference``)."""
-    from hepreco_comet.plotting import _plt, _save
-
-    hp = _plt()
-
-    fits = list(h_res.axes["fit"])
-    names = {"fit": "helix fit", "reference": "reference fit", **(names or {})}
-    paths = []
-    with hp.figure(16, 7, ncols=2) as (fig, axs):
-        for ax, q, title in zip(axs, _QUANTITIES, ("$p_T$", "$p$"), strict=True):
-            for name in fits:
-                prefix = "" if name == "fit" else "reference_"
-                h = h_res[name, q, :]
-                if h.sum() <= 0:
-                    continue
-                s68 = figures.get(f"{prefix}{q}_sigma68", float("nan"))
-                gs = figures.get(f"{prefix}{q}_gauss_sigma", float("nan"))
-                med = figures.get(f"{prefix}{q}_median", float("nan"))
-                hp.draw_histogram(
-                    ax,
-                    h,
-                    rebin=True,
-                    label=f"{names[name]}: median {med:.2f}, $\\sigma_{{68}}$ {s68:.2f}, core {gs:.2f}",
-                )
-            ax.set_xlabel(f"{title} fit $-$ truth [MeV/c]")
-            ax.set_ylabel("events")
-            ax.set_yscale("log")
-            ax.legend(fontsize="xx-small", loc="upper left")
-            hp.experiment_label(ax, exp_label)
-        paths.append(_save(fig, out_dir / f"{label}_residuals.png"))
-
-    with hp.figure(16, 7, ncols=2) as (fig, axs):
-        for ax, q, title in zip(axs, _QUANTITIES, ("$p_T$", "$p$"), strict=True):
-            for name in fits:
-                h = h_mom[name, f"fit_{q}", :]
-                if h.sum() > 0:
-                    hp.draw_histogram(ax, h, rebin=True, label=f"{names[name]}")
-            h = h_mom[fits[0], f"true_{q}", :]
-            if h.sum() > 0:
-                hp.draw_histogram(ax, h, rebin=True, color="k", ls="--", label="truth (at the vertex)")
-            ax.set_xlabel(f"{title} [MeV/c]")
-            ax.set_ylabel("events")
-            ax.set_yscale("log")
-            ax.legend(fontsize="x-small", loc="upper left")
-            hp.experiment_label(ax, exp_label)
-        paths.append(_save(fig, out_dir / f"{label}_momentum.png"))
-    return paths

@@ -14,7 +14,7 @@ import hepreco
 from hepreco import InputTag
 from hepreco.ml import RocCurve, roc_curve_from_histograms
 from hepreco_comet._hits import event_name, flat_hits, per_hit
-from hepreco_comet.metrics import ThresholdScan
+from hepreco_comet.acceptance import ThresholdScan
 
 __all__ = ["HitClassificationMetrics"]
 

@@ -1,7 +1,9 @@
-"""This module defines the ``comet.CDCGeometry`` service: one configurable CDC geometry for a whole job.
+"""This module defines the ``comet.CDCGeometryService`` service: one configurable CDC geometry for a whole job.
 
 Every COMET module takes its geometry from this service when the job config names it (``services:
-{comet.CDCGeometry: {...}}``), and the default Phase-I geometry otherwise (:func:`geometry_from`).
+{comet.CDCGeometryService: {...}}``), and the default Phase-I geometry otherwise (:func:`geometry_from`).
+The geometry itself is :class:`hepreco_comet.geometry.CDCGeometry` (framework-independent).
+``comet.CDCGeometry``, the service's former name, is a deprecated alias (:mod:`hepreco_comet.modules.deprecated`).
 """
 
 from __future__ import annotations
@@ -11,12 +13,12 @@ from typing import Any
 from pydantic import Field
 
 import hepreco
-from hepreco_comet.geometry import CDCGeometry as Geometry
+from hepreco_comet.geometry import CDCGeometry
 
-__all__ = ["CDCGeometry", "geometry_from"]
+__all__ = ["CDCGeometryService", "geometry_from"]
 
 
-class CDCGeometry(hepreco.Service):
+class CDCGeometryService(hepreco.Service):
     """The COMET Phase-I CDC geometry (wires, stereo layers, walls, CTH) shared by the COMET modules.
 
     The parameters adjust the default geometry; the wire layout itself (4986 wires in 20 layers) is fixed.
@@ -38,7 +40,7 @@ class CDCGeometry(hepreco.Service):
         if not c.inner_wall < c.outer_wall:  # type: ignore[attr-defined]
             msg = f"inner_wall ({c.inner_wall}) must be below outer_wall ({c.outer_wall})"  # type: ignore[attr-defined]
             raise ValueError(msg)
-        self.geometry = Geometry(
+        self.geometry = CDCGeometry(
             half_length=c.half_length,  # type: ignore[attr-defined]
             inner_wall=c.inner_wall,  # type: ignore[attr-defined]
             outer_wall=c.outer_wall,  # type: ignore[attr-defined]
@@ -49,13 +51,14 @@ class CDCGeometry(hepreco.Service):
         return {"geometry": repr(self.geometry)}
 
 
-_DEFAULT: list[Geometry] = []
+_DEFAULT: list[CDCGeometry] = []
 
 
-def geometry_from(services: hepreco.Services) -> Geometry:
-    """The job's CDC geometry: the ``comet.CDCGeometry`` service's when configured, else the default."""
-    if "CDCGeometry" in services:
-        return services["CDCGeometry"].geometry  # type: ignore[no-any-return]
+def geometry_from(services: hepreco.Services) -> CDCGeometry:
+    """The job's CDC geometry: the ``comet.CDCGeometryService`` service's when configured, else the default."""
+    for service in services:
+        if isinstance(service, CDCGeometryService):
+            return service.geometry
     if not _DEFAULT:
-        _DEFAULT.append(Geometry())
+        _DEFAULT.append(CDCGeometry())
     return _DEFAULT[0]

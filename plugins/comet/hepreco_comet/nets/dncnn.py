@@ -1,0 +1,225 @@
+"""This module defines the DnCNN networks of the COMET talk: the body, the denoiser, the hit classifier, and
+their losses.
+
+DnCNN (K. Zhang, W. Zuo, Y. Chen, D. Meng, L. Zhang, "Beyond a Gaussian Denoiser: Residual Learning of
+Deep CNN for Image Denoising", IEEE TIP 26 (2017) 3142, `arXiv:1608.03981
+<https://arxiv.org/abs/1608.03981>`_): a first Conv3x3 + ReLU, ``depth - 2`` Conv3x3 + BatchNorm + ReLU,
+a last Conv3x3, trained to predict the noise (residual learning: clean = input - output).
+
+The talk's extension, two registered models sharing that body (their specs and hyper-parameters are in
+:mod:`hepreco_comet.models`, which imports no torch):
+
+- ``comet-dncnn-denoiser`` (regression, :class:`DnCNN`): the pure denoiser, 2-channel hit image in, the
+  signal-only 2-channel image out (optional pre-training; the target is ``comet.SignalImage``'s product).
+- ``comet-dncnn`` (binary, :class:`DnCNNClassifier`): the denoiser followed by a final Conv3x3 to one
+  channel whose sigmoid is the per-pixel signal probability; the loss is masked to the sense-wire pixels
+  (:func:`masked_loss`). ``pretrained`` starts it from a denoiser checkpoint.
+
+:class:`DnCNNBody` is the building block other networks share (the turn-1 extractor,
+:mod:`hepreco_comet.nets.turn1`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+from torch import nn
+
+from hepreco_comet.models import DnCNNParams, image_shape
+
+__all__ = [
+    "DnCNN",
+    "DnCNNBody",
+    "DnCNNClassifier",
+    "build",
+    "build_denoiser",
+    "masked_loss",
+    "masked_mean",
+    "masked_mse",
+]
+
+
+class DnCNNBody(nn.Sequential):
+    """The DnCNN body (Zhang et al., `arXiv:1608.03981 <https://arxiv.org/abs/1608.03981>`_): Conv3x3 +
+    ReLU, ``depth - 2`` x (Conv3x3 + BatchNorm + ReLU), Conv3x3, He-initialised as in the paper's code.
+
+    A plain :class:`torch.nn.Sequential` of those layers, so its state-dict keys are the layer indices
+    (``0.weight``, ``2.weight``, ...): the shipped checkpoints store them so.
+
+    Args:
+        hp: ``depth`` and ``width``.
+
+    Shapes:
+        - input: ``(B, 2, H, W)`` hit image (drift time, energy deposit).
+        - output: ``(B, 2, H, W)`` the body's output (the noise, with residual learning).
+
+    Examples:
+        >>> body = DnCNNBody(DnCNNParams(depth=3, width=4))
+        >>> len(body), body(torch.zeros(1, 2, 5, 7)).shape
+        (6, torch.Size([1, 2, 5, 7]))
+    """
+
+    def __init__(self, hp: DnCNNParams) -> None:
+        layers: list[nn.Module] = [nn.Conv2d(2, hp.width, 3, padding=1, bias=True), nn.ReLU(inplace=True)]
+        for _ in range(hp.depth - 2):
+            layers += [
+                nn.Conv2d(hp.width, hp.width, 3, padding=1, bias=False),
+                nn.BatchNorm2d(hp.width),
+                nn.ReLU(inplace=True),
+            ]
+        layers.append(nn.Conv2d(hp.width, 2, 3, padding=1, bias=False))
+        super().__init__(*layers)
+        for m in self.modules():  # He initialisation, as in the paper's code
+            if isinstance(m, nn.Conv2d):
+                torch.nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
+
+
+class DnCNN(nn.Module):
+    """DnCNN denoiser (Zhang et al., `arXiv:1608.03981 <https://arxiv.org/abs/1608.03981>`_): the
+    ``comet-dncnn-denoiser`` network.
+
+    Args:
+        hp: depth, width, residual learning.
+
+    Shapes:
+        - input: ``(B, 2, H, W)`` hit image (drift time, energy deposit).
+        - output: ``(B, 2, H, W)`` the denoised (signal-only) image.
+    """
+
+    def __init__(self, hp: DnCNNParams) -> None:
+        super().__init__()
+        self.body = DnCNNBody(hp)
+        self.residual = hp.residual
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.body(x)
+        return x - out if self.residual else out
+
+
+class DnCNNClassifier(nn.Module):
+    """The talk's DnCNN hit classifier (``comet-dncnn``): a DnCNN denoiser and a final Conv3x3 to one
+    logit per pixel.
+
+    The sigmoid of the output is the pixel's signal probability (applied by ``hepreco.ml`` at
+    inference, inside the BCE loss in training). Zhang et al., `arXiv:1608.03981
+    <https://arxiv.org/abs/1608.03981>`_; the head as in the COMET talk.
+
+    Args:
+        hp: depth, width, layout, residual learning, an optional pre-trained denoiser.
+
+    Shapes:
+        - input: ``(B, 2, H, W)`` hit image.
+        - output: ``(B, 1, H, W)`` logits.
+    """
+
+    def __init__(self, hp: DnCNNParams) -> None:
+        super().__init__()
+        self.denoiser = DnCNN(hp)
+        self.head = nn.Conv2d(2, 1, 3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.denoiser(x))
+
+
+def build_denoiser(hp: DnCNNParams) -> DnCNN:
+    """The ``comet-dncnn-denoiser`` network for ``hp``.
+
+    Examples:
+        >>> net = build_denoiser(DnCNNParams(depth=3, width=4))
+        >>> net(torch.zeros(2, 2, 71, 71)).shape
+        torch.Size([2, 2, 71, 71])
+    """
+    return DnCNN(hp)
+
+
+def build(hp: DnCNNParams) -> DnCNNClassifier:
+    """The ``comet-dncnn`` classifier for ``hp`` (starting from ``hp.pretrained``'s denoiser when given).
+
+    Examples:
+        >>> net = build(DnCNNParams(depth=3, width=4, layout="layercell"))
+        >>> net(torch.zeros(1, 2, 20, 306)).shape
+        torch.Size([1, 1, 20, 306])
+    """
+    net = DnCNNClassifier(hp)
+    if hp.pretrained:
+        _load_denoiser(net.denoiser, hp)
+    return net
+
+
+def _load_denoiser(denoiser: nn.Module, hp: DnCNNParams) -> None:
+    from hepreco.ml import load_checkpoint
+
+    want = hp.model_copy(update={"pretrained": None})
+    ckpt = load_checkpoint(
+        hp.pretrained, model="comet-dncnn-denoiser", inputs={"image": (2, *image_shape(hp))}
+    )  # the layout is checked here
+    got = ckpt.hparams
+    if (got.depth, got.width, got.residual) != (want.depth, want.width, want.residual):  # type: ignore[attr-defined]
+        msg = (
+            f"pretrained denoiser {ckpt.path} has depth {got.depth}, width {got.width}, residual {got.residual}; "  # type: ignore[attr-defined]
+            f"this classifier has depth {want.depth}, width {want.width}, residual {want.residual}"
+        )
+        raise ValueError(msg)
+    pre = ckpt.build("cpu")
+    denoiser.load_state_dict(pre.state_dict())
+
+
+def masked_loss(outputs: torch.Tensor, batch: Mapping[str, Any]) -> torch.Tensor:
+    """Binary cross-entropy of the per-pixel logits, averaged over the pixels where ``mask`` is set
+    (the sense-wire pixels: the talk found a loss over all pixels less accurate); all pixels without a mask.
+
+    Shapes:
+        - outputs: ``(B, 1, H, W)`` logits; target and mask ``(B, H, W)``.
+
+    Examples:
+        >>> out = torch.tensor([[[[0.0, 50.0]]]])
+        >>> batch = {"target": torch.tensor([[[0.0, 0.0]]]), "mask": torch.tensor([[[1.0, 0.0]]])}
+        >>> round(float(masked_loss(out, batch)), 4)  # log 2: the unmasked, badly wrong pixel does not count
+        0.6931
+    """
+    target = batch["target"].float()
+    logits = outputs.float().reshape(target.shape)
+    per = torch.nn.functional.binary_cross_entropy_with_logits(logits, target, reduction="none")
+    return masked_mean(per, batch)
+
+
+def masked_mse(outputs: torch.Tensor, batch: Mapping[str, Any]) -> torch.Tensor:
+    """Squared error of the denoised 2-channel image against the signal-only image, over masked pixels.
+
+    Shapes:
+        - outputs, target: ``(B, 2, H, W)``; mask ``(B, H, W)``.
+    """
+    target = batch["target"].float()
+    per = (outputs.float() - target) ** 2
+    return masked_mean(per, batch)
+
+
+def masked_mean(per: torch.Tensor, batch: Mapping[str, Any]) -> torch.Tensor:
+    """The mean of the per-pixel losses ``per`` weighted by the batch's ``mask`` and ``weight`` (either may
+    be missing; ``(B, H, W)`` or ``(B,)`` weights are broadcast over the channels); the plain mean without
+    either.
+
+    Examples:
+        >>> per = torch.tensor([[[[1.0, 3.0]]]])
+        >>> float(masked_mean(per, {"mask": torch.tensor([[[0.0, 1.0]]])})), float(masked_mean(per, {}))
+        (3.0, 2.0)
+    """
+    mask = batch.get("mask")
+    weight = batch.get("weight")
+    w = None
+    for t in (mask, weight):
+        if t is None:
+            continue
+        t = t.to(per.dtype)
+        if t.ndim < per.ndim:  # (B, H, W) against (B, C, H, W)
+            t = (
+                t.unsqueeze(1).expand_as(per)
+                if t.ndim == per.ndim - 1
+                else t.reshape(t.shape + (1,) * (per.ndim - t.ndim)).expand_as(per)
+            )
+        w = t if w is None else w * t
+    if w is None:
+        return per.mean()
+    return (per * w).sum() / w.sum().clamp_min(1.0)

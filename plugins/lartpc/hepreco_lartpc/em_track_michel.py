@@ -1,0 +1,108 @@
+"""This module defines EmTrackMichelId: LArSoft's EM/track/none + Michel CNN run on every hit's ADC patch."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any, Literal
+
+import awkward as ak
+import numpy as np
+from pydantic import Field
+
+import hepreco
+from hepreco import InputTag
+from hepreco.ml import TorchInference
+from hepreco_lartpc._adc import read_hits, read_images
+
+__all__ = ["EmTrackMichelId"]
+
+
+class EmTrackMichelId(hepreco.Producer, TorchInference):
+    """LArSoft's ``EmTrackMichelId``: the ``lartpc-emtrkmichel`` CNN on the 48 x 48 patch of the ADC image
+    (wire x downsampled tick) around every hit, per view and read-out.
+
+    ``mode`` picks how (the scores are the same to float rounding, tested): ``patch`` (one patch per forward
+    pass, as LArSoft's C++ did), ``batched`` (``batch_size`` patches per pass), ``shared`` (the convolution once
+    per view, the dense layers on the hits' windows of its feature map), ``dense`` (the network fully
+    convolutional over the occupied blocks of the view, its first dense layer by FFT), ``auto`` (per view:
+    ``dense`` when its occupied blocks hold at least ``hits_per_block`` hits on average, else ``shared``).
+    The network runs on the Device service's device (``hepreco.ml.TorchInference``: one model load per process,
+    autocast precision on a GPU, also on the CPU with ``gpu_path_on_cpu``; ``dense``'s FFTs stay float32).
+
+    Products per hit (jagged like the hits, float32): ``em_score``, ``track_score``, ``none_score`` (the
+    softmax head, summing to 1) and ``michel_score`` (the sigmoid head).
+    """
+
+    model_name = "lartpc-emtrkmichel"
+
+    class Config(hepreco.ModuleConfig):
+        hits: InputTag = InputTag("source:hits")
+        """The hits (``view, wire, tick``; ``apa`` with several read-outs)."""
+        images: tuple[InputTag, InputTag, InputTag] = (
+            InputTag("source:adc_U"),
+            InputTag("source:adc_V"),
+            InputTag("source:adc_W"),
+        )
+        """The U, V, W ADC images (``adc_images: true`` in the source)."""
+        downsample: int = Field(6, ge=1)
+        """Ticks per image column: the source's ``adc_downsample``."""
+        weights: str = "builtin:lartpc-emtrkmichel"
+        """The checkpoint: a training's ``best`` folder or ``builtin:NAME``."""
+        mode: Literal["patch", "batched", "shared", "dense", "auto"] = "auto"
+        """How the network runs over the hits (same scores): see the class documentation."""
+        batch_size: int = Field(256, gt=0)
+        """Patches (``batched``) or windows (``shared``) per forward pass."""
+        fft: int = Field(128, ge=8)
+        """``dense``: the FFT block side (output blocks of ``fft - 43`` pixels)."""
+        blocks_per_pass: int = Field(32, gt=0)
+        """``dense``: blocks transformed together."""
+        hits_per_block: float = Field(50.0, ge=0)
+        """``auto``: a view goes ``dense`` when its occupied blocks hold at least this many hits on average."""
+        gpu_path_on_cpu: bool = False
+        """Apply the Device service's autocast precision on the CPU too (a GPU only otherwise): how the tests
+        exercise the GPU code path without a GPU."""
+
+    produces = ("em_score", "track_score", "none_score", "michel_score")
+
+    def begin_job(self) -> None:
+        self.load_model(self.config.weights, on_cpu=self.config.gpu_path_on_cpu)
+        self.model.eval()
+        self.mode_counts: dict[str, int] = {}
+        self.n_hits = 0
+
+    def _autocast(self) -> contextlib.AbstractContextManager[Any]:
+        import torch
+
+        prec = self.inference.precision
+        if prec == "fp32":
+            return contextlib.nullcontext()
+        dtype = torch.bfloat16 if prec == "bf16" else torch.float16
+        return torch.autocast(device_type=torch.device(self.inference.device).type, dtype=dtype)
+
+    def produce(self, events: hepreco.Events) -> None:
+        import torch
+
+        from hepreco_lartpc.emtrkmichel import scores
+        from hepreco_lartpc.emtrkmichel_modes import run_view
+
+        c = self.config
+        images = read_images(events, c.images)
+        hv = read_hits(events, c.hits, images, c.downsample)
+        logits = np.zeros((len(hv.group), 4), np.float32)
+        for g in np.unique(hv.group):
+            idx = np.flatnonzero(hv.group == g)
+            out, used = run_view(
+                self.model, hv.image_of(images, int(g)), hv.rows[idx], hv.cols[idx], c.mode,
+                batch_size=c.batch_size, fft=c.fft, blocks_per_pass=c.blocks_per_pass,
+                hits_per_block=c.hits_per_block, autocast=self._autocast(),
+            )  # fmt: skip
+            logits[idx] = out
+            self.mode_counts[used] = self.mode_counts.get(used, 0) + len(idx)
+        self.n_hits += len(logits)
+        s = scores(torch.from_numpy(logits)).numpy().astype(np.float32)
+        counts = np.diff(hv.offsets)
+        for j, name in enumerate(self.produces):
+            events.put(name, ak.unflatten(s[:, j], counts))
+
+    def end_job(self) -> None:
+        self.summary(hits=self.n_hits, **{f"hits_{m}": n for m, n in sorted(self.mode_counts.items())})
