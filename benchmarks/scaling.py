@@ -96,11 +96,16 @@ def _job(events: int, batch_size: int) -> dict:
     }
 
 
+def _histograms_json(histograms: dict) -> dict:
+    """The job's histograms as exact JSON-able data (boost-histogram's UHI serialization), to compare runs."""
+    from boost_histogram.serialization import to_uhi
+
+    return {label: {name: to_uhi(h) for name, h in hs.items()} for label, hs in histograms.items()}
+
+
 def measure(spec: str, events: int, chunk_size: int, batch_size: int, output: str = "none") -> dict:
     """Run the job once with ``spec`` (``inline``, ``processes:N`` or ``dask:N``) in this process."""
     import tempfile
-
-    from hepreco.executors._serialize import histograms_to_json
 
     spec, _, journal = spec.partition("+")
     kind, _, n = spec.partition(":")
@@ -123,7 +128,7 @@ def measure(spec: str, events: int, chunk_size: int, batch_size: int, output: st
         "wall": wall,
         "busy": busy,
         "client": r.executor.get("client_seconds", {}),
-        "histograms": json.dumps(histograms_to_json(r.histograms), sort_keys=True),
+        "histograms": json.dumps(_histograms_json(r.histograms), sort_keys=True, default=str),
         "metrics": r.summaries.get("metrics", {}),
         "chunks": r.executor.get("chunks"),
         "output_bytes": size,
