@@ -96,6 +96,17 @@ def _job(events: int, batch_size: int) -> dict:
     }
 
 
+def _plain(obj: object) -> object:
+    """numpy arrays and scalars as JSON lists and numbers (exact), anything else as text."""
+    import numpy as np
+
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, np.generic):
+        return obj.item()
+    return str(obj)
+
+
 def _histograms_json(histograms: dict) -> dict:
     """The job's histograms as exact JSON-able data (boost-histogram's UHI serialization), to compare runs."""
     from boost_histogram.serialization import to_uhi
@@ -128,7 +139,7 @@ def measure(spec: str, events: int, chunk_size: int, batch_size: int, output: st
         "wall": wall,
         "busy": busy,
         "client": r.executor.get("client_seconds", {}),
-        "histograms": json.dumps(_histograms_json(r.histograms), sort_keys=True, default=str),
+        "histograms": json.dumps(_histograms_json(r.histograms), sort_keys=True, default=_plain),
         "metrics": r.summaries.get("metrics", {}),
         "chunks": r.executor.get("chunks"),
         "output_bytes": size,
