@@ -198,6 +198,7 @@ class Registry:
             path = Path(spec)
             if not path.is_absolute() and base_dir is not None:
                 path = base_dir / path
+            path = path.resolve()  # one plugin, however a config names its file (dir/../plugin.py)
             name = path.stem
             if not path.is_file():
                 msg = f"plugin file '{path}' does not exist"

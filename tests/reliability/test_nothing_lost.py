@@ -139,3 +139,17 @@ def test_two_plugin_files_of_one_name_get_a_clear_message(tmp_path, own_registry
     with pytest.raises(hepreco.ConfigError, match=r"two plugin files are named 'dup.py'.*rename one") as info:
         hepreco.run(cfg)
     assert len(str(info.value)) < 600  # a sentence, not a registry dump
+
+
+def test_one_plugin_file_named_two_ways_is_one_plugin(tmp_path, own_registry):
+    """``dir/../plugin.py`` and ``plugin.py`` are the same file: loaded once, not refused as a name clash."""
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    plugin = tmp_path / "myplug.py"
+    plugin.write_text(TOY.read_text().replace('PLUGIN_NAME = "toy"', ""))
+    cfg = toy_job(tmp_path, out={"module": "RootOutput", "file": str(tmp_path / "x.root")})
+    cfg["modules"]["nums"]["module"] = "myplug.Numbers"
+    cfg["plugins"] = [str(plugin)]
+    hepreco.run(cfg)
+    cfg["plugins"] = [str(sub / ".." / "myplug.py")]
+    assert hepreco.run(cfg).events > 0
