@@ -7,10 +7,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import uproot
 import yaml
 
 from hepreco.cli import main
+
+#: spawns processes, runs ROOT, trains or compiles: left out of the fast lane (pytest -m "not slow")
+pytestmark = pytest.mark.slow
 
 TOY = Path(__file__).resolve().parent / "data" / "toyplugin.py"
 

@@ -14,6 +14,9 @@ import hepreco
 from hepreco.cli import main
 from hepreco.services.histograms import write_histograms
 
+#: spawns processes, runs ROOT, trains or compiles: left out of the fast lane (pytest -m "not slow")
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture
 def hfile(tmp_path):

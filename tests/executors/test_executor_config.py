@@ -9,6 +9,9 @@ import hepreco
 import hepreco.executors
 from hepreco.cli import main
 
+#: spawns processes, runs ROOT, trains or compiles: left out of the fast lane (pytest -m "not slow")
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture
 def job_file(make_job, tmp_path):

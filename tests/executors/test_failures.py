@@ -6,6 +6,9 @@ import pytest
 
 import hepreco
 
+#: spawns processes, runs ROOT, trains or compiles: left out of the fast lane (pytest -m "not slow")
+pytestmark = pytest.mark.slow
+
 
 def with_flaky(cfg: dict, marker: Path, mode: str, at: int = 14) -> dict:
     cfg["modules"]["flaky"] = {"module": "Flaky", "at": at, "marker": str(marker), "mode": mode}

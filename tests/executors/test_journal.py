@@ -13,6 +13,9 @@ import yaml
 
 import hepreco
 
+#: spawns processes, runs ROOT, trains or compiles: left out of the fast lane (pytest -m "not slow")
+pytestmark = pytest.mark.slow
+
 
 def with_flaky(cfg: dict, marker: Path, mode: str = "until", at: int = 14) -> dict:
     cfg["modules"]["flaky"] = {"module": "Flaky", "at": at, "marker": str(marker), "mode": mode}

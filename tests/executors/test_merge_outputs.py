@@ -12,6 +12,9 @@ import hepreco
 from hepreco.io.provenance import read_file_document
 from hepreco.io.root_output import RootOutput
 
+#: spawns processes, runs ROOT, trains or compiles: left out of the fast lane (pytest -m "not slow")
+pytestmark = pytest.mark.slow
+
 IO_PLUGIN = str(Path(__file__).resolve().parents[1] / "io" / "ioplugin.py")
 #: what may differ between the provenance of a run and inline's: who ran it, when, and how it was cut
 RUN_FIELDS = {"id", "date", "executor", "chunks"}

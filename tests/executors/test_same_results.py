@@ -8,6 +8,9 @@ from hypothesis import strategies as st
 
 import hepreco
 
+#: spawns processes, runs ROOT, trains or compiles: left out of the fast lane (pytest -m "not slow")
+pytestmark = pytest.mark.slow
+
 
 def trig(result) -> dict:
     d = result.trig_report.to_dict()

@@ -15,6 +15,9 @@ import uproot
 import hepreco
 from hepreco.io import read_provenance
 
+#: spawns processes, runs ROOT, trains or compiles: left out of the fast lane (pytest -m "not slow")
+pytestmark = pytest.mark.slow
+
 IO_PLUGIN = Path(__file__).resolve().with_name("ioplugin.py")
 
 PRODUCTS = ["x", "hits", "image", "tracks", "vertex", "name", "flag", "small"]

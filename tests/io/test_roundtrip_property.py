@@ -9,11 +9,15 @@ from pathlib import Path
 
 import awkward as ak
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import hepreco
+
+#: spawns processes, runs ROOT, trains or compiles: left out of the fast lane (pytest -m "not slow")
+pytestmark = pytest.mark.slow
 
 IO_PLUGIN = Path(__file__).resolve().with_name("ioplugin.py")
 

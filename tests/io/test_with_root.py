@@ -21,6 +21,7 @@ import hepreco
 IO_PLUGIN = Path(__file__).resolve().with_name("ioplugin.py")
 
 pytestmark = [
+    pytest.mark.slow,
     pytest.mark.root,
     pytest.mark.skipif(
         importlib.util.find_spec("ROOT") is None, reason="CERN ROOT is not installed (pip install root)"

@@ -12,6 +12,9 @@ import uproot
 
 import hepreco
 
+#: spawns processes, runs ROOT, trains or compiles: left out of the fast lane (pytest -m "not slow")
+pytestmark = pytest.mark.slow
+
 TOY_PLUGIN = Path(__file__).resolve().parents[2] / "examples" / "ml" / "toy_plugin.py"
 
 

@@ -9,6 +9,9 @@ from hepreco import ConfigError
 from hepreco.ml import CheckpointError
 from hepreco.ml.split import split_index
 
+#: spawns processes, runs ROOT, trains or compiles: left out of the fast lane (pytest -m "not slow")
+pytestmark = pytest.mark.slow
+
 
 def test_evaluate_on_the_recorded_test_sample(trained, tmp_path, write_yaml, registry):
     result = trained[0]

@@ -13,6 +13,9 @@ from hepreco import ConfigError
 from hepreco.ml import CheckpointError, load_checkpoint
 from hepreco.ml.fitting import FitContext
 
+#: spawns processes, runs ROOT, trains or compiles: left out of the fast lane (pytest -m "not slow")
+pytestmark = pytest.mark.slow
+
 
 def _rows(path):
     return list(csv.DictReader(path.read_text().splitlines()))

@@ -20,6 +20,9 @@ import yaml
 
 import hepreco
 
+#: spawns processes, runs ROOT, trains or compiles: left out of the fast lane (pytest -m "not slow")
+pytestmark = pytest.mark.slow
+
 TOY = Path(__file__).resolve().parents[1] / "data" / "toyplugin.py"
 
 

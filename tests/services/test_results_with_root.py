@@ -19,6 +19,7 @@ REPO = Path(__file__).resolve().parents[2]
 ML_TOYS = REPO / "examples" / "ml" / "toy_plugin.py"
 
 pytestmark = [
+    pytest.mark.slow,
     pytest.mark.root,
     pytest.mark.skipif(
         importlib.util.find_spec("ROOT") is None, reason="CERN ROOT is not installed (pip install root)"

@@ -8,6 +8,9 @@ import pytest
 import hepreco
 from hepreco.ml import load_checkpoint
 
+#: spawns processes, runs ROOT, trains or compiles: left out of the fast lane (pytest -m "not slow")
+pytestmark = pytest.mark.slow
+
 
 @pytest.mark.parametrize("name", ["jets-mpnn", "jets-particlenet", "jets-tau21-mass"])
 def test_builtin_checkpoints_load(name):

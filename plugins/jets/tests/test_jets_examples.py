@@ -4,10 +4,14 @@ runs the three taggers and the metrics on its own mixed events (MPI/ISR off to k
 
 from __future__ import annotations
 
+import pytest
 import uproot
 
 import hepreco
 from hepreco.ml import train
+
+#: spawns processes, runs ROOT, trains or compiles: left out of the fast lane (pytest -m "not slow")
+pytestmark = pytest.mark.slow
 
 
 def test_generate_train_tag(jets_file, tmp_path, torch1, examples, fast):

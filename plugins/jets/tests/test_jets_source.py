@@ -8,6 +8,9 @@ import pytest
 
 import hepreco
 
+#: spawns processes, runs ROOT, trains or compiles: left out of the fast lane (pytest -m "not slow")
+pytestmark = pytest.mark.slow
+
 JOB = {
     "process": "gen",
     "seed": 3,
