@@ -41,7 +41,7 @@ def prepare(
     Examples:
         >>> plan = prepare({"source": {"module": "EmptySource", "events": 3}}, quiet=True)
         >>> plan.source_label, type(plan.source).type_name
-        ('source', 'EmptySource')
+        ('source', 'hepreco.EmptySource')
     """
     from hepreco.config.loader import ResolvedConfig, load_config
     from hepreco.core.build import build_plan

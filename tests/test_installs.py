@@ -9,14 +9,16 @@ import textwrap
 import tomllib
 from pathlib import Path
 
+import pytest
+
+#: spawns processes, runs ROOT, trains or compiles: left out of the fast lane (pytest -m "not slow")
+pytestmark = pytest.mark.slow
+
 REPO = Path(__file__).resolve().parents[1]
 
 # an import hook that makes the named top-level packages look uninstalled
 BLOCK = """
 import importlib.abc, sys
-
-#: spawns processes, runs ROOT, trains or compiles: left out of the fast lane (pytest -m "not slow")
-pytestmark = pytest.mark.slow
 class _Block(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path=None, target=None):
         if name.split(".")[0] in {blocked!r}:
