@@ -12,6 +12,9 @@ import pytest
 
 from hepreco.cli import main
 
+#: the README's snippets run with ROOT, uproot, coffea and pandas: left out of the fast lane
+pytestmark = pytest.mark.slow
+
 REPO = Path(__file__).resolve().parents[1]
 SECTION = "## Using hepreco outputs with ROOT, uproot, coffea and pandas"
 

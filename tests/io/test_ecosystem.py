@@ -13,6 +13,9 @@ import uproot
 
 import hepreco
 
+#: coffea, pandas and ROOT read what hepreco wrote: left out of the fast lane (pytest -m "not slow")
+pytestmark = pytest.mark.slow
+
 NANOAOD = "nanoAOD_2015_CMS_Open_Data_ttbar.root"
 
 

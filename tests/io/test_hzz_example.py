@@ -83,6 +83,7 @@ def test_hzz_example_and_its_second_step(root_files, tmp_path, monkeypatch):
     assert history[0]["config"]["source"]["groups"] == {"muons": "Muon_"}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("batch", [50, 333, 5000])
 def test_hzz_results_do_not_depend_on_the_batch_size(root_files, tmp_path, monkeypatch, batch):
     monkeypatch.chdir(tmp_path)

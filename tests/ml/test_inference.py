@@ -173,6 +173,7 @@ def test_gpu_code_path_on_cpu_autocast_and_channels_last(tmp_path, registry):
     np.testing.assert_allclose(plain.predict({"image": x}), ref, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.slow  # trains a network first
 def test_inference_module_in_a_job_matches_the_checkpoint(trained, make_job, registry):
     result = trained[0]
     job = make_job(events=300, batch_size=100, clf={"module": "ToyClassifier", "weights": str(result.best)})
