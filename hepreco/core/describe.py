@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import ast
+import functools
 import inspect
+import itertools
 import textwrap
 from typing import Any
 
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
-__all__ = ["describe", "parameter_table"]
+__all__ = ["describe", "field_docs", "parameter_table"]
 
 _BOUNDS = {"gt": ">", "ge": ">=", "lt": "<", "le": "<=", "min_length": "len >=", "max_length": "len <="}
 
@@ -30,9 +33,43 @@ def _bounds(info: FieldInfo) -> str:
     return ", ".join(out)
 
 
+@functools.cache
+def _class_field_docs(klass: type) -> dict[str, str]:
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(klass)))
+    except (OSError, TypeError, SyntaxError):  # defined in a notebook or generated: no source
+        return {}
+    if not tree.body or not isinstance(tree.body[0], ast.ClassDef):
+        return {}
+    body = tree.body[0].body
+    docs = {}
+    for stmt, nxt in itertools.pairwise(body):
+        if (
+            isinstance(stmt, ast.AnnAssign)
+            and isinstance(stmt.target, ast.Name)
+            and isinstance(nxt, ast.Expr)
+            and isinstance(nxt.value, ast.Constant)
+            and isinstance(nxt.value.value, str)
+        ):
+            docs[stmt.target.id] = inspect.cleandoc(nxt.value.value)
+    return docs
+
+
+def field_docs(config_cls: Any) -> dict[str, str]:
+    """The docstring written under each field of a config class (``x: int = 1`` then ``\"\"\"doc\"\"\"``), its
+    bases' too, read from the source when asked for: a config class costs nothing at import for its docs
+    (pydantic's ``use_attribute_docstrings`` reads the source of every class as it is created)."""
+    docs: dict[str, str] = {}
+    for klass in reversed(inspect.getmro(config_cls)):
+        if klass is not object and "model_fields" in dir(klass):
+            docs.update(_class_field_docs(klass))
+    return docs
+
+
 def parameter_table(config_cls: Any) -> list[dict[str, str]]:
     """One row per parameter: name, type, default, bounds, doc."""
     rows = []
+    docs = field_docs(config_cls)
     for name, info in config_cls.model_fields.items():
         if info.default is PydanticUndefined and info.default_factory is None:
             default = "(required)"
@@ -46,7 +83,7 @@ def parameter_table(config_cls: Any) -> list[dict[str, str]]:
                 "type": _type_name(info.annotation),
                 "default": default,
                 "bounds": _bounds(info),
-                "doc": " ".join((info.description or "").split()),
+                "doc": " ".join((info.description or docs.get(name, "")).split()),
             }
         )
     return rows

@@ -53,7 +53,6 @@ class ModuleConfig(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
         frozen=True,
-        use_attribute_docstrings=True,
         validate_default=True,
         arbitrary_types_allowed=True,
     )

@@ -26,7 +26,7 @@ __all__ = ["GroupSpec", "RootSource"]
 class GroupSpec(BaseModel):
     """Branches that become one record product: by name prefix, by counter branch, or listed."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     prefix: str | None = None
     """Every selected branch whose name starts with this (``Muon_``); the rest of the name is the field."""

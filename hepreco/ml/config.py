@@ -32,7 +32,7 @@ __all__ = [
 
 
 class _Base(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class ModelConfig(_Base):

@@ -31,7 +31,7 @@ __all__ = ["LightGBMModel", "LightGBMParams"]
 class LightGBMParams(BaseModel):
     """The hyper-parameters of :class:`LightGBMModel` (LightGBM's names where they differ in brackets)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     n_estimators: int = Field(200, gt=0)
     """Boosting rounds (num_boost_round)."""

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = ["Clip", "InputSpec", "Log1p", "Preprocessing", "Scale", "Shift", "Standardize", "Transform"]
 
-_CFG = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+_CFG = ConfigDict(extra="forbid", frozen=True)
 
 
 class Log1p(BaseModel):

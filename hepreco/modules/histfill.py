@@ -21,7 +21,7 @@ MAX_HIST_BYTES = 2 * 2**30
 class AxisSpec(BaseModel):
     """One axis of a HistFill histogram and the product that fills it."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     fill: InputTag
     """The product (with optional fields, ``label:instance.field``) whose values fill this axis."""

@@ -38,7 +38,7 @@ __all__ = ["MPNN", "MPNNParams", "build", "graph_inputs"]
 class MPNNParams(BaseModel):
     """Hyper-parameters of the MPNN jet tagger (the paper's defaults)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     features: int = Field(7, ge=1)
     """Features per particle (``jets.JetGraphs``: 7)."""

@@ -29,7 +29,7 @@ __all__ = ["PARTICLENET", "ParticleNetParams", "build", "knn"]
 class ParticleNetParams(BaseModel):
     """Hyper-parameters of ParticleNet-Lite (the paper's defaults)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     features: int = Field(7, ge=1)
     """Features per particle (``jets.JetGraphs``: 7)."""
