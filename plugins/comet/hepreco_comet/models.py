@@ -1,13 +1,13 @@
 """This module declares the COMET plugin's trainable models for registration: their hyper-parameters, inputs
 and ModelSpecs. Cheap to import (pydantic and hepreco.ml only; no numba, no torch): the networks live in
-:mod:`hepreco_comet.nets` (``nets/dncnn.py``, ``nets/turn1.py``), named here by ``"package.module:function"``
-strings and imported when a job or a training builds them; the modules that run them in
-:mod:`hepreco_comet.modules`.
+:mod:`hepreco_comet.nets` (``nets/dncnn.py``, ``nets/turn1.py``, ``nets/turn1_unet.py``), named here by
+``"package.module:function"`` strings and imported when a job or a training builds them; the modules that
+run them in :mod:`hepreco_comet.modules`.
 
 - ``comet-dncnn-denoiser`` (regression): the DnCNN denoiser, 2-channel hit image in, signal-only image out
   (optional pre-training; the target is ``comet.SignalImage``'s product).
 - ``comet-dncnn`` (binary): the talk's DnCNN hit classifier, per-pixel signal probability.
-- ``comet-turn1`` (multiclass): the talk's turn-1 extractor on the kept hits.
+- ``comet-turn1`` (multiclass): the talk's turn-1 extractor on the kept hits (its DnCNN, or a U-Net).
 - ``comet-gbdt`` (binary): the COMET TDR's GBDT on ``comet.HitFeatures`` (LightGBM).
 """
 
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from hepreco.ml import InputSpec, LightGBMModel, LightGBMParams, ModelSpec
 
@@ -26,6 +26,7 @@ __all__ = [
     "GBDT",
     "TURN1",
     "TURN1_CLASSES",
+    "TURN1_FEATURES",
     "DnCNNParams",
     "Turn1Params",
     "dncnn_inputs",
@@ -64,10 +65,53 @@ class DnCNNParams(BaseModel):
     (training only matters; its weights are replaced by the classifier checkpoint's at inference)."""
 
 
+#: the turn-1 U-Net's optional input features, in the order they are stacked after the image
+TURN1_FEATURES = ("occupancy", "relative_time", "stereo", "layer")
+
+
 class Turn1Params(DnCNNParams):
-    """Hyper-parameters of the turn-1 extractor: the DnCNN body's (the talk's 17 x 64 by default; the
-    shipped checkpoint is smaller, see the plugin README) and its layout. ``pretrained`` starts the body
-    from a ``comet-dncnn`` hit-classifier checkpoint of the same depth, width and layout."""
+    """Hyper-parameters of the turn-1 extractor.
+
+    ``arch: dncnn`` (the default, the talk's network): the DnCNN body (``depth``, ``width``, ``residual``; the
+    talk's 17 x 64 by default) with a three-class head; ``pretrained`` starts the body from a ``comet-dncnn``
+    hit-classifier checkpoint of the same depth, width and layout. ``arch: unet``
+    (:mod:`hepreco_comet.nets.turn1_unet`, the shipped ``builtin:comet-turn1``, issue 16): a U-Net whose
+    receptive field spans the chamber (``widths``, ``blocks``), azimuth-periodic padding (``circular``) and
+    extra input ``features``; ``depth``, ``width``, ``residual`` and ``pretrained`` are not used.
+    """
+
+    arch: Literal["dncnn", "unet"] = "dncnn"
+    """The network: the talk's DnCNN body with a three-class head, or the U-Net."""
+    widths: tuple[int, ...] = Field((8, 16, 32, 64, 64, 64), min_length=1, max_length=8)
+    """U-Net: filters per level, finest first; a 2x2 max-pooling between levels. With six levels the deepest
+    is 1 x 10 pixels and every output pixel sees the whole 20 x 306 ``layercell`` image (four see all the
+    layers but only ~90 of the 306 columns)."""
+    blocks: int = Field(2, ge=1, le=8)
+    """U-Net: Conv3x3 + BatchNorm + ReLU per level, on the way down and on the way up."""
+    circular: bool = False
+    """U-Net: pad periodically along the image's width (the azimuth of the ``layercell`` layout, where the
+    last cell of a layer is next to the first); ``layercell`` only."""
+    features: tuple[Literal["occupancy", "relative_time", "stereo", "layer"], ...] = ()
+    """U-Net: input channels computed from the image and stacked after it (``TURN1_FEATURES`` order):
+    ``occupancy`` (the pixel holds a kept hit), ``relative_time`` (drift time minus the event's earliest
+    kept hit's), ``stereo`` (the row's stereo sign, alternating layer by layer) and ``layer`` (the row over
+    the number of rows); ``stereo`` and ``layer`` need the ``layercell`` layout, whose rows are layers."""
+
+    @model_validator(mode="after")
+    def _check_unet(self) -> Turn1Params:
+        if self.arch == "dncnn" and (self.circular or self.features):
+            msg = "'circular' and 'features' are U-Net options: set arch: unet (or leave them out)"
+            raise ValueError(msg)
+        if self.layout != "layercell" and (self.circular or {"stereo", "layer"} & set(self.features)):
+            msg = (
+                f"layout {self.layout!r}: 'circular', 'stereo' and 'layer' need the layercell layout "
+                "(rows are layers, columns an azimuth)"
+            )
+            raise ValueError(msg)
+        if len(set(self.features)) != len(self.features):
+            msg = f"features {list(self.features)} name one feature twice"
+            raise ValueError(msg)
+        return self
 
 
 def image_shape(hp: DnCNNParams) -> tuple[int, int]:

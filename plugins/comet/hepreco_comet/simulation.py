@@ -20,8 +20,9 @@ makes a hit with the probability that at least one ionisation cluster is left; i
 drawn from a Landau-like distribution (a Moyal core plus the Rutherford delta-ray tail) or, for slow
 heavy particles, a Gaussian about the mean loss; its time is the particle's time at its closest approach
 to the wire plus the drift time. One hit per wire: deposits on a wire are merged (earliest time, summed
-energy; the truth of the largest deposit). Hits outside the read-out window are dropped. The modelling
-choices and their sources are in ``plugins/comet/README.md``.
+energy; the truth of the largest deposit, except that a signal hit's ``turn`` is the pass of the electron's
+earliest deposit on the wire, the one that set the hit's time). Hits outside the read-out window are
+dropped. The modelling choices and their sources are in ``plugins/comet/README.md``.
 """
 
 from __future__ import annotations
@@ -190,10 +191,10 @@ MAX_DRIFT_DISTANCE = 1.13  # cm: half-diagonal of a 1.6 cm cell
 # visit (one particle crossing one cell) record
 V_WIRE, V_PATH, V_XI, V_MEAN, V_DMIN, V_T, V_X, V_Y, V_Z, V_PIN, V_TURN, V_EXTRA, V_N = range(13)
 # event buffer float columns (the first B_NOUT are output)
-B_TIME, B_EDEP, B_X, B_Y, B_Z, B_EMAX, B_NF = range(7)
+B_TIME, B_EDEP, B_X, B_Y, B_Z, B_EMAX, B_TSIG, B_NF = range(8)
 B_NOUT = B_EMAX
 # event buffer int columns / output int columns
-I_TURN, I_PDG, I_TRACK, I_ORIGIN, I_N = range(5)
+I_TURN, I_PDG, I_TRACK, I_ORIGIN, I_TURNSIG, I_N = range(6)
 
 
 def _param_vector(p: SimParameters, geo: CDCGeometry) -> np.ndarray:
@@ -416,6 +417,7 @@ def _merge(w: int, t_hit: float, de: float, buf_f: np.ndarray, touched: np.ndarr
         buf_f[w, B_TIME] = t_hit
         buf_f[w, B_EDEP] = de
         buf_f[w, B_EMAX] = -1.0
+        buf_f[w, B_TSIG] = np.inf
     else:
         buf_f[w, B_TIME] = min(buf_f[w, B_TIME], t_hit)
         buf_f[w, B_EDEP] += de
@@ -474,6 +476,9 @@ def _finalize_visit(
     d = min(d, MAX_DRIFT_DISTANCE)
     t_hit = vis[V_T] + d / par[P_VDRIFT]
     _merge(w, t_hit, de, buf_f, touched, count)
+    if ids[1] == 0 and t_hit < buf_f[w, B_TSIG]:  # the signal electron's earliest deposit on the wire
+        buf_f[w, B_TSIG] = t_hit
+        buf_i[w, I_TURNSIG] = int(vis[V_TURN])
     if de >= buf_f[w, B_EMAX]:  # the truth of the largest deposit
         buf_f[w, B_EMAX] = de
         buf_f[w, B_X] = vis[V_X]
@@ -853,6 +858,8 @@ def _simulate_kernel(
                 out_f[k, c] = buf_f[w, c]
             for c in range(I_N):
                 out_i[k, c] = buf_i[w, c]
+            if buf_i[w, I_TRACK] == 0:  # the signal's pass that set the hit's time (issue 16)
+                out_i[k, I_TURN] = buf_i[w, I_TURNSIG]
             k += 1
         offsets[ev + 1] = k
     n_tot = offsets[n_events]
@@ -874,7 +881,8 @@ def simulate(
         ``drift_time`` (ns after the trigger), ``edep`` (units of ``params.edep_unit`` keV, 0.16 by
         default), ``x``, ``y``, ``z`` (true position of
         the particle at its closest approach to the wire, cm), and the truth ``is_signal``, ``turn``
-        (1 = first pass through the chamber, 0 for noise), ``particle`` (PDG id, 0 for noise),
+        (1 = first pass through the chamber, 0 for noise; for a wire the signal electron crossed on two
+        passes, the pass that set the hit's time), ``particle`` (PDG id, 0 for noise),
         ``track_id`` (0 = the signal electron, -1 for noise) and ``origin`` (see :data:`ORIGINS`);
         ``signal`` has one record per event: the true signal momentum ``px, py, pz`` (MeV/c) and vertex
         ``vx, vy, vz`` (cm), ``attempts`` (electrons drawn until one fired the trigger) and

@@ -9,7 +9,7 @@ import pytest
 
 MODULES = ["acceptance", "gbdt_features", "geometry", "images", "models", "simulation"]
 #: the networks' examples need torch
-TORCH_MODULES = ["nets.dncnn", "nets.turn1"]
+TORCH_MODULES = ["nets.dncnn", "nets.turn1", "nets.turn1_unet"]
 
 
 @pytest.mark.parametrize("name", MODULES + TORCH_MODULES)

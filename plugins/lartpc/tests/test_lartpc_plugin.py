@@ -22,10 +22,13 @@ def test_registration_imports_nothing_heavy():
 def test_the_modules_source_and_model_are_registered():
     out = subprocess.run(["hepreco", "list"], capture_output=True, text=True, check=True).stdout
     for name in ("lartpc.LArTPCSimSource", "lartpc.ViewImager", "lartpc.UNetTrackShower",
-                 "lartpc.SegmentationMetrics", "lartpc.SimValidation", "lartpc.EventDisplay"):  # fmt: skip
+                 "lartpc.SegmentationMetrics", "lartpc.SimValidation", "lartpc.EventDisplay",
+                 "lartpc.EmTrackMichelId", "lartpc.EmTrackMichelMetrics", "lartpc.HitPatches",
+                 "lartpc.ParticleImager", "lartpc.ParticleID", "lartpc.ParticleIDMetrics"):  # fmt: skip
         assert name in out, name
-    assert "lartpc-unet" in model_names()
-    assert get_model("lartpc-unet").task == "multiclass"
+    for model in ("lartpc-unet", "lartpc-emtrkmichel", "lartpc-resnet-pid"):
+        assert model in model_names()
+        assert get_model(model).task == "multiclass"
 
 
 def test_a_misspelt_parameter_names_the_file_key_and_suggestion(tmp_path):

@@ -6,8 +6,9 @@ measured best from the first pass alone (later passes have lost energy and overl
 talk's labels per pixel: 0 = background, 1 = hits of the first turn only, 2 = hits of later turns
 (``comet.HitImager``'s ``turn_target``). In x-y the turns of one helix lie on the same circle; what tells
 them apart is z, which the stereo wires turn into a layer-to-layer zig-zag of the cell pattern, and the
-drift time. The network is :class:`hepreco_comet.nets.dncnn.DnCNNBody` with a three-class head; the module
-that runs it is ``comet.Turn1Extractor`` (:mod:`hepreco_comet.modules.turn1_extractor`).
+drift time. The network is :class:`hepreco_comet.nets.dncnn.DnCNNBody` with a three-class head, or
+(``arch: unet``, the shipped checkpoint) the U-Net of :mod:`hepreco_comet.nets.turn1_unet`; the module that
+runs it is ``comet.Turn1Extractor`` (:mod:`hepreco_comet.modules.turn1_extractor`).
 """
 
 from __future__ import annotations
@@ -45,15 +46,24 @@ class Turn1Net(nn.Module):
         return self.head(x - out if self.residual else out)
 
 
-def build(hp: Turn1Params) -> Turn1Net:
-    """The ``comet-turn1`` network for ``hp`` (its body starting from ``hp.pretrained``'s hit classifier
-    when given).
+def build(hp: Turn1Params) -> nn.Module:
+    """The ``comet-turn1`` network for ``hp``: :class:`Turn1Net` (``arch: dncnn``, its body starting from
+    ``hp.pretrained``'s hit classifier when given) or :class:`hepreco_comet.nets.turn1_unet.Turn1UNet`
+    (``arch: unet``).
 
     Examples:
         >>> net = build(Turn1Params(depth=3, width=4, layout="layercell"))
         >>> net(torch.zeros(1, 2, 20, 306)).shape
         torch.Size([1, 3, 20, 306])
+        >>> net = build(Turn1Params(arch="unet", widths=(4, 8), layout="layercell", circular=True,
+        ...                         features=("occupancy", "stereo")))
+        >>> net(torch.zeros(1, 2, 20, 306)).shape
+        torch.Size([1, 3, 20, 306])
     """
+    if hp.arch == "unet":
+        from hepreco_comet.nets.turn1_unet import Turn1UNet
+
+        return Turn1UNet(hp)
     net = Turn1Net(hp)
     if hp.pretrained:
         _load_body(net, hp)
