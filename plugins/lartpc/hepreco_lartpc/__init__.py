@@ -16,8 +16,30 @@ The hepreco modules (``lartpc.LArTPCSimSource``, ``lartpc.ViewImager``, ``lartpc
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from hepreco_lartpc._version import __version__
-from hepreco_lartpc.geometry import DetectorParams, detector
-from hepreco_lartpc.simulation import LABELS, SimParameters, simulate
 
 __all__ = ["LABELS", "DetectorParams", "SimParameters", "__version__", "detector", "simulate"]
+
+# imported on first use, so that importing the package (the plugin's registration does) loads no awkward or numba
+_LAZY = {
+    "DetectorParams": "hepreco_lartpc.geometry",
+    "detector": "hepreco_lartpc.geometry",
+    "LABELS": "hepreco_lartpc.simulation",
+    "SimParameters": "hepreco_lartpc.simulation",
+    "simulate": "hepreco_lartpc.simulation",
+}
+
+if TYPE_CHECKING:
+    from hepreco_lartpc.geometry import DetectorParams, detector
+    from hepreco_lartpc.simulation import LABELS, SimParameters, simulate
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'hepreco_lartpc' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_LAZY[name]), name)
+    globals()[name] = value
+    return value

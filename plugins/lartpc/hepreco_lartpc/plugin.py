@@ -1,25 +1,12 @@
 """This module registers the LArTPC plugin's source, modules, model and shipped checkpoint with hepreco (entry
-point ``lartpc``). It imports neither numba nor torch nor matplotlib: they load when a job uses them."""
+point ``lartpc``). Types are registered by name and models on first use, so registering imports neither numba
+nor torch nor matplotlib (nor awkward): they load when a job uses them."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import hepreco
-from hepreco_lartpc.em_track_michel import EmTrackMichelId
-from hepreco_lartpc.emtrkmichel_metrics import EmTrackMichelMetrics
-from hepreco_lartpc.emtrkmichel_spec import EMTRKMICHEL
-from hepreco_lartpc.event_display import EventDisplay
-from hepreco_lartpc.hit_patches import HitPatches
-from hepreco_lartpc.particle_id import ParticleID, ParticleIDMetrics
-from hepreco_lartpc.particle_imager import ParticleImager
-from hepreco_lartpc.resnet_pid_spec import RESNET_PID
-from hepreco_lartpc.segmentation_metrics import SegmentationMetrics
-from hepreco_lartpc.sim_validation import SimValidation
-from hepreco_lartpc.source import LArTPCSimSource
-from hepreco_lartpc.track_shower import UNetTrackShower
-from hepreco_lartpc.unet import UNET
-from hepreco_lartpc.view_imager import ViewImager
 
 __all__ = ["hepreco_builtin_checkpoints", "hepreco_models", "hepreco_modules", "hepreco_sources"]
 
@@ -27,24 +14,30 @@ CHECKPOINTS = Path(__file__).parent / "checkpoints"
 
 
 @hepreco.hookimpl
-def hepreco_modules() -> list[type]:
+def hepreco_modules() -> list[str]:
+    """The modules, by name: each file is imported (with numba, torch...) only when a job uses its module."""
     return [
-        ViewImager,
-        UNetTrackShower,
-        SegmentationMetrics,
-        SimValidation,
-        EventDisplay,
-        HitPatches,
-        EmTrackMichelId,
-        EmTrackMichelMetrics,
-        ParticleImager,
-        ParticleID,
-        ParticleIDMetrics,
+        "hepreco_lartpc.view_imager:ViewImager",
+        "hepreco_lartpc.track_shower:UNetTrackShower",
+        "hepreco_lartpc.segmentation_metrics:SegmentationMetrics",
+        "hepreco_lartpc.sim_validation:SimValidation",
+        "hepreco_lartpc.event_display:EventDisplay",
+        "hepreco_lartpc.hit_patches:HitPatches",
+        "hepreco_lartpc.em_track_michel:EmTrackMichelId",
+        "hepreco_lartpc.emtrkmichel_metrics:EmTrackMichelMetrics",
+        "hepreco_lartpc.particle_imager:ParticleImager",
+        "hepreco_lartpc.particle_id:ParticleID",
+        "hepreco_lartpc.particle_id:ParticleIDMetrics",
     ]
 
 
 @hepreco.hookimpl
 def hepreco_models() -> list[object]:
+    """The model specs (called when models are first asked for: ``hepreco train``, a network module)."""
+    from hepreco_lartpc.emtrkmichel_spec import EMTRKMICHEL
+    from hepreco_lartpc.resnet_pid_spec import RESNET_PID
+    from hepreco_lartpc.unet import UNET
+
     return [UNET, EMTRKMICHEL, RESNET_PID]
 
 
@@ -57,5 +50,5 @@ def hepreco_builtin_checkpoints() -> dict[str, str]:
 
 
 @hepreco.hookimpl
-def hepreco_sources() -> list[type]:
-    return [LArTPCSimSource]
+def hepreco_sources() -> list[str]:
+    return ["hepreco_lartpc.source:LArTPCSimSource"]

@@ -10,7 +10,7 @@ import pytest
 import hepreco
 from hepreco.ml import get_model, model_names
 
-HEAVY = ("numba", "torch", "matplotlib", "mplhep", "scipy")
+HEAVY = ("numba", "torch", "matplotlib", "mplhep", "scipy", "awkward")
 
 
 def test_registration_imports_nothing_heavy():
