@@ -7,7 +7,8 @@ import awkward as ak
 import hepreco
 
 
-def test_smear_job():
+def test_smear_job(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the job writes smeared.jsonl in the working directory
     result = hepreco.run(Path(__file__).parents[1] / "job.yaml", events=200)
     assert result.events == 200
     assert result.histograms["h"]["h"].sum(flow=True) > 0
@@ -53,7 +54,7 @@ def test_jsonl_output_failed_job_leaves_nothing(tmp_path):
     assert not out.exists() and not list(tmp_path.iterdir())
 
 
-def test_summary_command(tmp_path, capsys):
+def test_summary_command(tmp_path, capsys, monkeypatch):
     from hepreco.cli import main
 
     out = tmp_path / "s.jsonl"
