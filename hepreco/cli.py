@@ -261,7 +261,7 @@ def cmd_list(ns: argparse.Namespace) -> int:
     from hepreco.plugins import get_registry
 
     reg = get_registry()
-    reg.models  # noqa: B018 - the plugins' models and checkpoints are collected on first use
+    reg.model_names()  # the plugins' models and checkpoints are collected on first use (specs stay unimported)
     if ns.json:
         print(json.dumps({n: p.__dict__ for n, p in reg.plugins.items()}, indent=2, default=str))
         return EXIT_OK
@@ -285,10 +285,8 @@ def cmd_list(ns: argparse.Namespace) -> int:
                         print(f"    hepreco {full:<28} {'':<9} {cmd.help}")
                         continue
                     if title == "models":
-                        spec = reg.models.get(full)
-                        kind = f"{getattr(spec, 'kind', 'model')}/{getattr(spec, 'task', '')}".rstrip("/")
-                        doc = (getattr(spec, "doc", "") or "").strip().splitlines()
-                        print(f"    {full:<36} {kind:<9} {doc[0] if doc else ''}")
+                        kind, doc = reg.model_doc(full)
+                        print(f"    {full:<36} {kind:<9} {doc}")
                         continue
                     cls = reg.types.get(full) or reg.service_types.get(full)
                     if cls is None:  # registered by name: described from its source, not imported

@@ -47,8 +47,10 @@ def hepreco_models() -> list[Any]:
     A spec names the model (``comet-dncnn``), its builder from hyper-parameters (a torch network, or a
     ``hepreco.ml.Trainable`` such as a GBDT), the hyper-parameter model, the inputs and their
     preprocessing, and the task. ``hepreco train`` trains them by name and checkpoints record the name.
-    Keep this hook cheap: it runs in every command, so a spec refers to its builder (a callable or
-    ``"package.module:attr"``) and never imports torch or builds a network itself.
+    Keep this hook cheap: a spec refers to its builder (a callable or ``"package.module:attr"``) and never
+    imports torch or builds a network itself. Return ``{name: "package.module:ATTR"}`` instead of the specs
+    and they are imported only when a model is used (``hepreco list`` reads their ``kind``, ``task`` and
+    ``doc`` from the source).
     """
 
 

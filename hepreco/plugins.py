@@ -71,6 +71,33 @@ class TypeLookupError(LookupError):
     """An unknown or ambiguous module/source/service type name; the message lists the choices."""
 
 
+def _spec_doc(spec: str) -> tuple[str, str]:
+    """``(kind/task, first doc line)`` of ``"package.module:ATTR"``, an assignment ``ATTR = ModelSpec(...)``
+    read from the module's source without importing it."""
+    import ast
+    import importlib.util
+
+    modpath, _, attr = spec.partition(":")
+    try:
+        found = importlib.util.find_spec(modpath)
+        origin = found.origin if found is not None else None
+        tree = ast.parse(Path(origin).read_text()) if origin else None
+    except (ImportError, OSError, SyntaxError, ValueError):
+        tree = None
+    for node in tree.body if tree is not None else []:
+        if (
+            isinstance(node, ast.Assign)
+            and any(isinstance(t, ast.Name) and t.id == attr for t in node.targets)
+            and isinstance(node.value, ast.Call)
+        ):
+            kw = {k.arg: k.value for k in node.value.keywords if k.arg}
+            text = {key: v.value for key, v in kw.items() if isinstance(v, ast.Constant) and isinstance(v.value, str)}
+            kind = f"{text.get('kind', 'torch')}/{text.get('task', '')}".rstrip("/")
+            doc = text.get("doc", "").strip().splitlines()
+            return kind, doc[0] if doc else ""
+    return "model", ""
+
+
 def _executor_kind(spec: str) -> str:
     """The kind of an executor registered as ``"package.module:Class"``: the class name lower-cased, without
     ``Executor`` (``ThreadsExecutor`` -> ``threads``)."""
@@ -121,6 +148,8 @@ class Registry:
         self.lazy: dict[str, tuple[str, tuple[str, ...], str]] = {}
         self.lazy_services: dict[str, tuple[str, tuple[str, ...], str]] = {}
         self._models: dict[str, Any] = {}
+        #: models registered by name (``{"comet-dncnn": "hepreco_comet.models:DNCNN"}``): name -> (spec, plugin)
+        self._lazy_models: dict[str, tuple[str, str]] = {}
         self._checkpoints: dict[str, str] = {}
         self._model_owner: dict[str, str] = {}
         self._checkpoint_owner: dict[str, str] = {}
@@ -135,9 +164,47 @@ class Registry:
     # --- models and checkpoints, collected on first use -------------------------------------------
     @property
     def models(self) -> dict[str, Any]:
-        """``{name: ModelSpec}`` of every plugin (``hepreco_models``)."""
+        """``{name: ModelSpec}`` of every plugin (``hepreco_models``); imports every spec registered by name."""
         self._load_models()
+        for name in list(self._lazy_models):
+            self.model(name)
         return self._models
+
+    def model_names(self) -> list[str]:
+        """The names of every registered model, sorted, without importing the specs registered by name."""
+        self._load_models()
+        return sorted({*self._models, *self._lazy_models})
+
+    def model(self, name: str) -> Any:
+        """The spec registered as ``name`` (imported now if it was registered by name); None if there is none."""
+        self._load_models()
+        if name in self._lazy_models:
+            import importlib
+
+            spec, plugin = self._lazy_models[name]
+            modpath, _, attr = spec.partition(":")
+            try:
+                obj = getattr(importlib.import_module(modpath), attr)
+            except Exception as err:
+                msg = f"plugin '{plugin}': model '{name}' ({spec}) failed to import: {_short_error(err)}"
+                raise PluginError(msg) from err
+            if getattr(obj, "name", name) != name:
+                msg = f"plugin '{plugin}' registers {spec} as model '{name}', but that spec is named '{obj.name}'"
+                raise PluginError(msg)
+            del self._lazy_models[name]
+            self._models[name] = obj
+        return self._models.get(name)
+
+    def model_doc(self, name: str) -> tuple[str, str]:
+        """``(kind/task, first line of doc)`` of a model, read from the source of a spec registered by name
+        (``ModelSpec(..., kind=..., task=..., doc=...)``) so that ``hepreco list`` imports no spec."""
+        self._load_models()
+        if name not in self._lazy_models:
+            spec = self._models.get(name)
+            kind = f"{getattr(spec, 'kind', 'model')}/{getattr(spec, 'task', '')}".rstrip("/")
+            doc = (getattr(spec, "doc", "") or "").strip().splitlines()
+            return kind, doc[0] if doc else ""
+        return _spec_doc(self._lazy_models[name][0])
 
     @property
     def checkpoints(self) -> dict[str, str]:
@@ -395,7 +462,23 @@ class Registry:
         return ex
 
     def _collect_models(self, obj: Any, info: PluginInfo) -> None:
-        for model in self._call(obj, "hepreco_models", info) or []:
+        found = self._call(obj, "hepreco_models", info) or []
+        if isinstance(found, dict):  # {name: "package.module:ATTR" or spec}: those by name imported when used
+            objects = []
+            for mname, spec in found.items():
+                if not isinstance(spec, str):
+                    objects.append(spec)
+                    continue
+                self._lazy_name(info, "hepreco_models", spec)  # checks the form
+                known = self._model_owner.get(mname)
+                if known is not None and self._lazy_models.get(mname, ("", ""))[0] != spec:
+                    msg = f"plugin '{info.name}' registers model '{mname}', already registered by plugin '{known}'"
+                    raise PluginError(msg)
+                self._lazy_models[mname] = (spec, info.name)
+                self._model_owner[mname] = info.name
+                info.models.append(mname)
+            found = objects
+        for model in found:
             mname = getattr(model, "name", None) or getattr(model, "__name__", None) or str(model)
             if mname in self._models and self._models[mname] is not model:
                 owner = self._model_owner.get(mname, "?")

@@ -261,7 +261,7 @@ def _registry(registry: Registry | None) -> Registry:
 
 def model_names(registry: Registry | None = None) -> list[str]:
     """The names of every registered model, sorted."""
-    return sorted(_registry(registry).models)
+    return _registry(registry).model_names()
 
 
 def get_model(name: str, registry: Registry | None = None) -> ModelSpec:
@@ -274,11 +274,12 @@ def get_model(name: str, registry: Registry | None = None) -> ModelSpec:
         hepreco.ml.spec.ModelLookupError: unknown model 'no-such-model'; registered models: ...
     """
     reg = _registry(registry)
-    spec = reg.models.get(name)
+    spec = reg.model(name)
     if spec is None:
-        close = suggest(name, reg.models)
+        known = reg.model_names()
+        close = suggest(name, known)
         hint = (" (did you mean " + " or ".join(repr(c) for c in close) + "?)") if close else ""
-        names = ", ".join(sorted(reg.models)) or "none (is the plugin that provides it installed?)"
+        names = ", ".join(known) or "none (is the plugin that provides it installed?)"
         msg = f"unknown model '{name}'{hint}; registered models: {names}"
         raise ModelLookupError(msg)
     if not isinstance(spec, ModelSpec):

@@ -32,10 +32,14 @@ def hepreco_modules() -> list[str]:
 
 
 @hepreco.hookimpl
-def hepreco_models() -> list[object]:
-    from hepreco_comet.models import DNCNN, DNCNN_DENOISER, GBDT, TURN1  # specs only: no numba, no torch
-
-    return [DNCNN, DNCNN_DENOISER, GBDT, TURN1]
+def hepreco_models() -> dict[str, str]:
+    """The model specs, by name: ``hepreco_comet.models`` (pydantic, hepreco.ml) is imported when a model is used."""
+    return {
+        "comet-dncnn": "hepreco_comet.models:DNCNN",
+        "comet-dncnn-denoiser": "hepreco_comet.models:DNCNN_DENOISER",
+        "comet-turn1": "hepreco_comet.models:TURN1",
+        "comet-gbdt": "hepreco_comet.models:GBDT",
+    }
 
 
 @hepreco.hookimpl

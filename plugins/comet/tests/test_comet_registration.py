@@ -42,7 +42,9 @@ def test_every_model_builds_from_its_string():
     pytest.importorskip("torch")
     from hepreco_comet import plugin
 
-    for model in plugin.hepreco_models():
+    for name, where in plugin.hepreco_models().items():
+        model = _resolve(where)  # registered by name: the spec is imported when the model is used
+        assert model.name == name, where
         for spec in (model.build, model.loss):
             if isinstance(spec, str):
                 assert callable(_resolve(spec)), spec

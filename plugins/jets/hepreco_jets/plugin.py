@@ -39,13 +39,13 @@ def hepreco_sources() -> list[str]:
 
 
 @hepreco.hookimpl
-def hepreco_models() -> list[object]:
-    """The model specs (called when models are first asked for: ``hepreco train``, a network module)."""
-    from hepreco_jets.mpnn import MPNN
-    from hepreco_jets.particlenet import PARTICLENET
-    from hepreco_jets.tau21 import TAU21_MASS
-
-    return [MPNN, PARTICLENET, TAU21_MASS]
+def hepreco_models() -> dict[str, str]:
+    """The model specs, by name: imported when a model is used (``hepreco train``, a network module)."""
+    return {
+        "jets-mpnn": "hepreco_jets.mpnn:MPNN",
+        "jets-particlenet": "hepreco_jets.particlenet:PARTICLENET",
+        "jets-tau21-mass": "hepreco_jets.tau21:TAU21_MASS",
+    }
 
 
 @hepreco.hookimpl

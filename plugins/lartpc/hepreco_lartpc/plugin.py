@@ -32,13 +32,13 @@ def hepreco_modules() -> list[str]:
 
 
 @hepreco.hookimpl
-def hepreco_models() -> list[object]:
-    """The model specs (called when models are first asked for: ``hepreco train``, a network module)."""
-    from hepreco_lartpc.emtrkmichel_spec import EMTRKMICHEL
-    from hepreco_lartpc.resnet_pid_spec import RESNET_PID
-    from hepreco_lartpc.unet import UNET
-
-    return [UNET, EMTRKMICHEL, RESNET_PID]
+def hepreco_models() -> dict[str, str]:
+    """The model specs, by name: imported when a model is used (``hepreco train``, a network module)."""
+    return {
+        "lartpc-unet": "hepreco_lartpc.unet:UNET",
+        "lartpc-emtrkmichel": "hepreco_lartpc.emtrkmichel_spec:EMTRKMICHEL",
+        "lartpc-resnet-pid": "hepreco_lartpc.resnet_pid_spec:RESNET_PID",
+    }
 
 
 @hepreco.hookimpl
