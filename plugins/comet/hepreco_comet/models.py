@@ -74,8 +74,8 @@ class Turn1Params(DnCNNParams):
 
     ``arch: dncnn`` (the default, the talk's network): the DnCNN body (``depth``, ``width``, ``residual``; the
     talk's 17 x 64 by default) with a three-class head; ``pretrained`` starts the body from a ``comet-dncnn``
-    hit-classifier checkpoint of the same depth, width and layout. ``arch: unet``
-    (:mod:`hepreco_comet.nets.turn1_unet`, the shipped ``builtin:comet-turn1``, issue 16): a U-Net whose
+    hit-classifier checkpoint of the same depth, width and layout (the shipped ``builtin:comet-turn1`` is
+    8 x 32). ``arch: unet`` (:mod:`hepreco_comet.nets.turn1_unet`, issue 16): a U-Net whose
     receptive field spans the chamber (``widths``, ``blocks``), azimuth-periodic padding (``circular``) and
     extra input ``features``; ``depth``, ``width``, ``residual`` and ``pretrained`` are not used.
     """

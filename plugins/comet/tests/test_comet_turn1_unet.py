@@ -83,3 +83,19 @@ def test_0016_features():
     shifted = x.clone()
     shifted[0, 0][x[0, 0] > 0] += 0.2  # a common time offset does not change relative_time
     torch.testing.assert_close(turn1_features(shifted, ("relative_time",))[:, 2], f[:, 3])
+
+
+def test_0016_the_unet_recipe_is_the_documented_network():
+    from pathlib import Path
+
+    from hepreco.ml import get_model, load_train_config
+
+    examples = Path(__file__).resolve().parents[3] / "examples" / "comet"
+    cfg, _ = load_train_config(examples / "train_turn1_unet.yaml")
+    hp = get_model(cfg.model.name).make_hparams(cfg.model.hparams)
+    assert (hp.arch, hp.layout, hp.circular, len(hp.widths)) == ("unet", "layercell", True, 6)
+    assert set(hp.features) == {"occupancy", "relative_time", "stereo", "layer"}
+    assert (examples / cfg.data.job).is_file()
+    net = build(hp)
+    assert net(torch.zeros(1, 2, 20, 306)).shape == (1, 3, 20, 306)
+    assert _reach(net, (5, 0), [(19, 153), (0, 200)]) == [True, True]  # the whole image

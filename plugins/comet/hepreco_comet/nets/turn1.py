@@ -6,9 +6,9 @@ measured best from the first pass alone (later passes have lost energy and overl
 talk's labels per pixel: 0 = background, 1 = hits of the first turn only, 2 = hits of later turns
 (``comet.HitImager``'s ``turn_target``). In x-y the turns of one helix lie on the same circle; what tells
 them apart is z, which the stereo wires turn into a layer-to-layer zig-zag of the cell pattern, and the
-drift time. The network is :class:`hepreco_comet.nets.dncnn.DnCNNBody` with a three-class head, or
-(``arch: unet``, the shipped checkpoint) the U-Net of :mod:`hepreco_comet.nets.turn1_unet`; the module that
-runs it is ``comet.Turn1Extractor`` (:mod:`hepreco_comet.modules.turn1_extractor`).
+drift time. The network is :class:`hepreco_comet.nets.dncnn.DnCNNBody` with a three-class head (the shipped
+checkpoint), or (``arch: unet``) the U-Net of :mod:`hepreco_comet.nets.turn1_unet`; the module that runs it
+is ``comet.Turn1Extractor`` (:mod:`hepreco_comet.modules.turn1_extractor`).
 """
 
 from __future__ import annotations
