@@ -54,7 +54,7 @@ class EmTrackMichelId(hepreco.Producer, TorchInference):
         """Patches (``batched``) or windows (``shared``) per forward pass."""
         fft: int = Field(128, ge=8)
         """``dense``: the FFT block side (output blocks of ``fft - 43`` pixels)."""
-        blocks_per_pass: int = Field(32, gt=0)
+        blocks_per_pass: int = Field(8, gt=0)
         """``dense``: blocks transformed together."""
         hits_per_block: float = Field(50.0, ge=0)
         """``auto``: a view goes ``dense`` when its occupied blocks hold at least this many hits on average."""

@@ -4,8 +4,9 @@ scores (to float rounding): ``patch``, ``batched``, ``shared``, ``dense`` and ``
 - ``patch``: one 48 x 48 patch at a time through the network, as LArSoft's C++ ``EmTrackMichelId`` did.
 - ``batched``: every hit's patch cut out, then the network on ``batch_size`` patches per forward pass.
 - ``shared``: the 5 x 5 convolution (and its ReLU) once over the view, as the seed's talk asks ("feature maps
-  should be done once per event, not redone for each patch"); the dense layers on the 44 x 44 x 48 windows of
-  the feature map gathered at the hit positions only.
+  should be done once per event, not redone for each patch"), channels-last; the dense layers on the
+  44 x 44 x 48 windows of the feature map gathered at the hit positions only (each window 44 runs of 44 x 48
+  contiguous values; the first dense layer's weight permuted to that order once).
 - ``dense``: the network fully convolutional over the occupied part of the view: the first dense layer is a
   44 x 44 x 48 -> 128 correlation over the feature map, computed with FFTs on ``fft`` x ``fft`` blocks
   (overlap-save) that hold hits, so a pixel costs ~48 x 128 complex multiply-adds per frequency instead of the
@@ -96,22 +97,59 @@ def _feature_map(model: Any, image: np.ndarray, rows: np.ndarray, cols: np.ndarr
     return model.features(x[None, None])[0], r0, c0
 
 
-def _windows(fmap: torch.Tensor, win: int) -> torch.Tensor:
-    """A strided view ``(H - win + 1, W - win + 1, filters, win, win)`` of every window of ``fmap``: indexing its
-    first two axes gathers windows as runs of ``win`` contiguous values (no copy until indexed)."""
-    c, h, w = fmap.shape
-    fmap = fmap.contiguous()
-    return fmap.as_strided((h - win + 1, w - win + 1, c, win, win), (w, 1, h * w, w, 1))
+def _features_hwc(model: Any, image: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> tuple[torch.Tensor, int, int]:
+    """As :func:`_feature_map` but channels-last, ``(H, W, filters)``: the im2col product written as
+    ``im2col^T (pixels x 25) @ W^T (25 x filters)`` gives that layout directly."""
+    size = model.hp.patch
+    padded = pad_image(image, size)
+    r0, r1 = int(rows.min()), int(rows.max()) + size
+    c0, c1 = int(cols.min()), int(cols.max()) + size
+    x = model.prepare(torch.from_numpy(np.ascontiguousarray(padded[r0:r1, c0:c1])).to(_device(model)))
+    conv = model.conv
+    k = conv.kernel_size[0]
+    h, w = x.shape[0] - k + 1, x.shape[1] - k + 1
+    cols_ = torch.stack([x[u : u + h, v : v + w] for u in range(k) for v in range(k)], dim=-1).reshape(h * w, k * k)
+    out = torch.addmm(conv.bias[None, :], cols_, conv.weight.reshape(conv.out_channels, k * k).t())
+    return torch.relu(out).reshape(h, w, conv.out_channels), r0, c0
+
+
+_DENSE1_HWC: dict[tuple[int, str], torch.Tensor] = {}
+
+
+def _dense1_hwc(model: Any) -> torch.Tensor:
+    """The first dense layer's weight with its inputs in (row, column, filter) order, ``(dense1, win*win*filters)``:
+    it multiplies windows gathered from a channels-last feature map (cached per network)."""
+    w = model.dense1.weight
+    key = (id(model), str(w.device))
+    got = _DENSE1_HWC.get(key)
+    if got is None or got.shape != w.shape:
+        hp = model.hp
+        got = w.detach().reshape(hp.dense1, hp.filters, hp.window, hp.window).permute(0, 2, 3, 1).reshape(hp.dense1, -1)
+        _DENSE1_HWC.clear()
+        _DENSE1_HWC[key] = got = got.contiguous()
+    return got
 
 
 def _shared(
     model: Any, image: np.ndarray, rows: np.ndarray, cols: np.ndarray, *, batch_size: int, **_: Any
 ) -> torch.Tensor:
-    fmap, r0, c0 = _feature_map(model, image, rows, cols)
-    view = _windows(fmap, model.hp.window)
+    if model.conv.in_channels != 1 or model.conv.kernel_size[0] != model.conv.kernel_size[1]:
+        fmap, r0, c0 = _feature_map(model, image, rows, cols)
+        fmap = fmap.permute(1, 2, 0).contiguous()
+    else:
+        fmap, r0, c0 = _features_hwc(model, image, rows, cols)
+    h, w, c = fmap.shape
+    win = model.hp.window
+    # every window as a strided view (rows, columns, win, win * filters): a window is win runs of
+    # win * filters contiguous values, gathered by indexing the first two axes
+    view = fmap.as_strided((h - win + 1, w - win + 1, win, win * c), (w * c, c, w * c, 1))
+    weight = _dense1_hwc(model)
     r = torch.from_numpy(rows - r0).to(fmap.device)
-    c = torch.from_numpy(cols - c0).to(fmap.device)
-    outs = [model.head(view[r[a:b], c[a:b]]) for a, b in _pieces(len(rows), batch_size)]
+    q = torch.from_numpy(cols - c0).to(fmap.device)
+    outs = []
+    for a, b in _pieces(len(rows), batch_size):
+        x = view[r[a:b], q[a:b]].reshape(b - a, -1)
+        outs.append(model.after_dense1(x @ weight.t().to(x.dtype)))
     return torch.cat(outs)
 
 
@@ -203,7 +241,7 @@ def run_view(
     *,
     batch_size: int = 256,
     fft: int = 128,
-    blocks_per_pass: int = 32,
+    blocks_per_pass: int = 8,
     hits_per_block: float = 50.0,
     autocast: contextlib.AbstractContextManager[Any] | None = None,
 ) -> tuple[np.ndarray, str]:
