@@ -16,11 +16,12 @@ The public API is what this module exports (``__all__``); everything else is int
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from hepreco._version import __version__
 from hepreco.errors import ConfigError, ModuleError, PluginError, ProductNotFound
 from hepreco.hookspecs import hookimpl
+from hepreco.lazy import lazy_attributes
 
 # The rest loads on first use (PEP 562), so that ``hepreco --help`` and a plugin's registration do not wait for
 # awkward, numpy and pydantic: ``hepreco.Producer`` and ``from hepreco import Producer`` work as before.
@@ -72,19 +73,7 @@ if TYPE_CHECKING:
     from hepreco.services.results import Graph, binomial_interval, efficiency_graph, suggest_bins
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'hepreco' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value  # once
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY)
 
 
 __all__ = [

@@ -71,6 +71,16 @@ class TypeLookupError(LookupError):
     """An unknown or ambiguous module/source/service type name; the message lists the choices."""
 
 
+def _import_named(spec: str, plugin: str, what: str) -> Any:
+    """The object a plugin registered as ``"package.module:Name"``, imported now; PluginError naming the plugin,
+    what it registered and why the import failed."""
+    modpath, _, attr = spec.partition(":")
+    try:
+        return getattr(importlib.import_module(modpath), attr)
+    except Exception as err:
+        raise PluginError(f"plugin '{plugin}': {what} ({spec}) failed to import: {_short_error(err)}") from err
+
+
 def _spec_doc(spec: str) -> tuple[str, str]:
     """``(kind/task, first doc line)`` of ``"package.module:ATTR"``, an assignment ``ATTR = ModelSpec(...)``
     read from the module's source without importing it."""
@@ -179,15 +189,8 @@ class Registry:
         """The spec registered as ``name`` (imported now if it was registered by name); None if there is none."""
         self._load_models()
         if name in self._lazy_models:
-            import importlib
-
             spec, plugin = self._lazy_models[name]
-            modpath, _, attr = spec.partition(":")
-            try:
-                obj = getattr(importlib.import_module(modpath), attr)
-            except Exception as err:
-                msg = f"plugin '{plugin}': model '{name}' ({spec}) failed to import: {_short_error(err)}"
-                raise PluginError(msg) from err
+            obj = _import_named(spec, plugin, f"model '{name}'")
             if getattr(obj, "name", name) != name:
                 msg = f"plugin '{plugin}' registers {spec} as model '{name}', but that spec is named '{obj.name}'"
                 raise PluginError(msg)
@@ -448,16 +451,9 @@ class Registry:
 
     def executor_class(self, kind: str) -> Any:
         """The Executor subclass of ``kind`` (imported now if it was registered by name)."""
-        import importlib
-
         ex, plugin = self.executors[kind]
         if isinstance(ex, str):
-            modpath, _, clsname = ex.partition(":")
-            try:
-                ex = getattr(importlib.import_module(modpath), clsname)
-            except Exception as err:
-                msg = f"plugin '{plugin}': executor '{kind}' ({self.executors[kind][0]}) failed to import: {_short_error(err)}"
-                raise PluginError(msg) from err
+            ex = _import_named(ex, plugin, f"executor '{kind}'")
             self.executors[kind] = (ex, plugin)
         return ex
 
@@ -499,7 +495,6 @@ class Registry:
     # --- lookup -------------------------------------------------------------------------------
     def load_lazy(self, full: str) -> None:
         """Import a type registered by name (``"package.module:Class"``) and register the class."""
-        import importlib
 
         services = full in self.lazy_services
         table = self.lazy_services if services else self.lazy
@@ -507,12 +502,7 @@ class Registry:
         if entry is None:
             return
         spec, kinds, plugin = entry
-        modpath, _, clsname = spec.partition(":")
-        try:
-            cls = getattr(importlib.import_module(modpath), clsname)
-        except Exception as err:
-            msg = f"plugin '{plugin}': type {full} ({spec}) failed to import: {_short_error(err)}"
-            raise PluginError(msg) from err
+        cls = _import_named(spec, plugin, f"type {full}")
         del table[full]
         if services:
             self._add_service(cls, plugin, full)

@@ -23,8 +23,9 @@ journal, merging, reports) is the same for every executor. See the README's "A n
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from hepreco.lazy import lazy_attributes
 
 # loaded on first use, so that checking a config (which parses the executor: key) imports no pool code
 _LAZY = {
@@ -58,17 +59,7 @@ if TYPE_CHECKING:
     from hepreco.executors.processes import ProcessesExecutor
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _LAZY:
-        raise AttributeError(f"module 'hepreco.executors' has no attribute {name!r}")
-    value = getattr(importlib.import_module(_LAZY[name]), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
-
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY)
 
 __all__ = [
     "Backend",

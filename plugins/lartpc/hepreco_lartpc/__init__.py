@@ -16,9 +16,9 @@ The hepreco modules (``lartpc.LArTPCSimSource``, ``lartpc.ViewImager``, ``lartpc
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from hepreco.lazy import lazy_attributes
 from hepreco_lartpc._version import __version__
 
 __all__ = ["LABELS", "DetectorParams", "SimParameters", "__version__", "detector", "simulate"]
@@ -37,9 +37,4 @@ if TYPE_CHECKING:
     from hepreco_lartpc.simulation import LABELS, SimParameters, simulate
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _LAZY:
-        raise AttributeError(f"module 'hepreco_lartpc' has no attribute {name!r}")
-    value = getattr(importlib.import_module(_LAZY[name]), name)
-    globals()[name] = value
-    return value
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY)
