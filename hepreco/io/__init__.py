@@ -5,7 +5,7 @@
 - ``parquet``: ParquetSource and ParquetOutput, through awkward and pyarrow (row groups as batches).
 - ``provenance``: the provenance document in every file hepreco writes; ``read_provenance``.
 - ``columns``: ``iter_files``, named columns of ROOT and Parquet files batch by batch (training data).
-- Extension points: ``FileSource`` (a source over files: implement ``_inspect`` and ``_read_range``) and
+- Extension points: ``FileSource`` (a source over files: implement ``inspect_file`` and ``read_range``) and
   ``FileOutput`` (an output format: see its docstring; ``examples/external-plugin`` writes JSON Lines).
 - Errors: ``NotInFile`` (a tree, branch or column a file lacks, naming the file and the nearest names) and its
   ``MissingColumn``.

@@ -80,7 +80,11 @@ class FileSourceConfig(SourceConfig):
 
 
 class FileSource(Source):
-    """Base class of the file sources: subclasses implement ``_inspect`` and ``_read_range``."""
+    """Base class of the file sources: subclasses implement :meth:`products`, :meth:`inspect_file` and
+    :meth:`read_range`; the base class expands the file list (paths, globs, URLs), skips bad files
+    (``skip_bad_files``), applies ``first`` and ``events``, makes the chunks (one per file, or ``chunk_entries``),
+    sizes batches by bytes (:meth:`entries_per_batch`), numbers events (:meth:`id_columns`, :meth:`make_ids`)
+    and records the inputs and their provenance for the outputs. ``examples/external-plugin`` reads JSON Lines."""
 
     Config: ClassVar[type[ModuleConfig]] = FileSourceConfig
     #: what the files are, for messages ("ROOT", "Parquet")
@@ -167,7 +171,7 @@ class FileSource(Source):
         return out
 
     # --- opening and checking the files --------------------------------------------------------
-    def _inspect(self, index: int, path: str, reference: FileInfo | None) -> FileInfo:
+    def inspect_file(self, index: int, path: str, reference: FileInfo | None) -> FileInfo:
         """Open ``path``, check it has what the job reads (compared with ``reference``, the first good
         file) and count its entries. Raises OSError/KeyError/ValueError/TypeError naming file, tree, branch."""
         raise NotImplementedError
@@ -189,7 +193,7 @@ class FileSource(Source):
             try:
                 if problem is not None:
                     raise FileNotFoundError(problem)
-                info = self._inspect(index, path, infos[0] if infos else None)
+                info = self.inspect_file(index, path, infos[0] if infos else None)
             except (OSError, KeyError, ValueError, TypeError) as err:
                 text = _message(err)
                 errors.append(text)
@@ -247,7 +251,7 @@ class FileSource(Source):
                 raise OSError(msg)
         yielded = False
         try:
-            for batch in self._read_range(info, chunk.start, chunk.stop):
+            for batch in self.read_range(info, chunk.start, chunk.stop):
                 if not yielded:
                     self._record_read(info)
                     yielded = True
@@ -291,7 +295,8 @@ class FileSource(Source):
                 figures[f"skipped {i}"] = f"{s['file']}: {s['error']}"
         self.summary(**figures)
 
-    def _read_range(self, info: FileInfo, start: int, stop: int) -> Iterator[SourceBatch]:
+    def read_range(self, info: FileInfo, start: int, stop: int) -> Iterator[SourceBatch]:
+        """The batches of entries ``start`` to ``stop`` of the file ``info`` (:meth:`inspect_file` made it)."""
         raise NotImplementedError
 
     # --- event ids --------------------------------------------------------------------------------

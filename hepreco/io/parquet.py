@@ -88,7 +88,7 @@ class ParquetSource(FileSource):
         self.scan()
         return tuple(self._plan)
 
-    def _inspect(self, index: int, path: str, reference: FileInfo | None) -> FileInfo:
+    def inspect_file(self, index: int, path: str, reference: FileInfo | None) -> FileInfo:
         pf = _open_parquet(path)
         names = list(pf.schema_arrow.names)
         raw = (pf.metadata.metadata or {}).get(PROVENANCE_KEY.encode())
@@ -146,7 +146,7 @@ class ParquetSource(FileSource):
         self._plan = plan
         self._read = list(dict.fromkeys([*plan.values(), *ids]))
 
-    def _read_range(self, info: FileInfo, start: int, stop: int) -> Iterator[SourceBatch]:
+    def read_range(self, info: FileInfo, start: int, stop: int) -> Iterator[SourceBatch]:
         pf = _open_parquet(info.path)
         size = self.entries_per_batch(float(info.extra.get("bytes_per_entry", 0.0)))
         first = 0

@@ -142,7 +142,7 @@ class RootSource(FileSource):
         return tuple(self._plan)
 
     # --- inspecting files ------------------------------------------------------------------------
-    def _inspect(self, index: int, path: str, reference: FileInfo | None) -> FileInfo:
+    def inspect_file(self, index: int, path: str, reference: FileInfo | None) -> FileInfo:
         with open_root(path) as f:
             tree = find_tree(f, path, self.config.tree)
             tname = tree.object_path.lstrip("/").rsplit(";", 1)[0] if hasattr(tree, "object_path") else tree.name
@@ -396,7 +396,7 @@ class RootSource(FileSource):
                 raise _UnsupportedBranch(msg)
 
     # --- reading ---------------------------------------------------------------------------------
-    def _read_range(self, info: FileInfo, start: int, stop: int) -> Iterator[SourceBatch]:
+    def read_range(self, info: FileInfo, start: int, stop: int) -> Iterator[SourceBatch]:
         cfg = self.config
         step: int | str = cfg.step_size or self.entries_per_batch(float(info.extra.get("bytes_per_entry", 0.0)))
         tname = info.extra.get("tree") or self._tree_name

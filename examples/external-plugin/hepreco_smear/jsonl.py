@@ -1,4 +1,4 @@
-"""A new output format in one subclass: JSON Lines, one event per line.
+"""A new file format in two subclasses: JSON Lines (one event per line) written and read back.
 
 Written only against hepreco's public API (``hepreco.io.FileOutput``, ``hepreco.io.OutFile``). The base
 class keeps the products (``keep``), names them, adds the run/subrun/event columns, checks that types do not
@@ -18,9 +18,10 @@ from typing import Any
 
 import awkward as ak
 
-from hepreco.io import FileOutput, OutFile
+from hepreco import SourceBatch
+from hepreco.io import FileInfo, FileOutput, FileSource, OutFile
 
-__all__ = ["JsonLinesOutput", "read_jsonl"]
+__all__ = ["JsonLinesOutput", "JsonLinesSource", "read_jsonl"]
 
 HEADER_KEY = "hepreco_provenance"
 STEP = 10_000  # events per step when a job split into chunks merges its per-chunk files
@@ -103,3 +104,60 @@ class JsonLinesOutput(FileOutput):
 
 def _columns(rows: list[dict[str, Any]]) -> dict[str, list[Any]]:
     return {name: [r[name] for r in rows] for name in rows[0]}
+
+
+class JsonLinesSource(FileSource):
+    """Read JSON Lines files that :class:`JsonLinesOutput` wrote (``smear.JsonLinesSource``): each column but the
+    event ids is a product; the ids come back as they were written.
+
+    One subclass of ``hepreco.io.FileSource``: the base class expands the file list, skips bad files
+    (``--skip-bad-files``), applies ``first`` and ``events``, makes chunks and batches and records the inputs'
+    provenance; this class opens a file, checks it and reads a range of its lines.
+    """
+
+    file_kind = "JSON Lines"
+
+    def products(self) -> tuple[str, ...]:
+        infos = self.scan()
+        return tuple(infos[0].extra["products"]) if infos else ()
+
+    def inspect_file(self, index: int, path: str, reference: FileInfo | None) -> FileInfo:
+        with open(path, encoding="utf-8") as f:
+            try:
+                first = json.loads(f.readline() or "null")
+            except ValueError as err:
+                raise ValueError(f"{path}: not a JSON Lines file ({err})") from None
+            doc = first.get(HEADER_KEY) if isinstance(first, dict) else None
+            if doc is None:
+                raise ValueError(f"{path}: no hepreco provenance on the first line: not written by JsonLinesOutput")
+            entries = sum(1 for _ in f)
+        ids = list(doc.get("event_ids") or ("run", "subrun", "event"))
+        products = list(doc.get("products") or {})
+        if reference is not None and products != reference.extra["products"]:
+            raise ValueError(
+                f"{path}: products {products}, but the first file ({reference.path}) has {reference.extra['products']}"
+            )
+        self.publish_ids(dict(zip(("run", "subrun", "event"), ids, strict=True)))
+        return FileInfo(index, path, entries, doc, {"products": products, "ids": ids})
+
+    def read_range(self, info: FileInfo, start: int, stop: int) -> Iterator[SourceBatch]:
+        step = int(self.config.batch_size)
+        rows: list[dict[str, Any]] = []
+        with open(info.path, encoding="utf-8") as f:
+            f.readline()
+            for i, line in enumerate(f):
+                if i >= stop:
+                    break
+                if i >= start:
+                    rows.append(json.loads(line))
+                if len(rows) == step:
+                    yield self._batch(info, rows, i + 1 - len(rows))
+                    rows = []
+        if rows:
+            yield self._batch(info, rows, min(stop, info.entries) - len(rows))
+
+    def _batch(self, info: FileInfo, rows: list[dict[str, Any]], start: int) -> SourceBatch:
+        cols = _columns(rows)
+        names = dict(zip(("run", "subrun", "event"), info.extra["ids"], strict=True))
+        ids = self.make_ids(names, {n: ak.Array(cols[n]) for n in names.values()}, info, start, len(rows))
+        return SourceBatch(ids, {name: ak.Array(cols[name]) for name in info.extra["products"]})

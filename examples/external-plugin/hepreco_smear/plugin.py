@@ -14,6 +14,11 @@ def hepreco_modules() -> list[str]:
     return ["hepreco_smear.smear:Smear", "hepreco_smear.jsonl:JsonLinesOutput"]
 
 
+@hepreco.hookimpl
+def hepreco_sources() -> list[str]:
+    return ["hepreco_smear.jsonl:JsonLinesSource"]
+
+
 def _summary_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("file", help="a JSON Lines file smear.JsonLinesOutput wrote")
     p.add_argument("--column", default="smeared", help="the column to summarise (default: smeared)")
