@@ -303,6 +303,12 @@ def numpy_figures(rows, key: str) -> dict[str, float]:
         d = fitted[sel] - true[sel]
         q16, q50, q84 = np.percentile(d, [15.865525393145707, 50, 84.13447460685429])
         out |= {f"{q}_mean": d.mean(), f"{q}_rms": d.std(), f"{q}_median": q50, f"{q}_sigma68": (q84 - q16) / 2}
+        # how far apart the residuals next to each quantile are: the two interpolations may differ by that
+        srt = np.sort(d)
+        gap = [
+            srt[k + 1] - srt[k] for k in (int(f * (srt.size - 1)) for f in (0.15865525393145707, 0.8413447460685429))
+        ]
+        out[f"{q}_sigma68_gap"] = (gap[0] + gap[1]) / 2
     return out
 
 
@@ -322,7 +328,8 @@ def test_resolution_figures_are_numpy_on_the_products_whatever_the_batching():
                 assert s[f"{prefix}{q}_rms"] == pytest.approx(ref[f"{q}_rms"], abs=1e-5)
                 # quantiles interpolated in 0.01 MeV/c bins against numpy's between the residuals
                 assert s[f"{prefix}{q}_median"] == pytest.approx(ref[f"{q}_median"], abs=0.03)
-                assert s[f"{prefix}{q}_sigma68"] == pytest.approx(ref[f"{q}_sigma68"], abs=0.05)
+                tol = 0.03 + ref[f"{q}_sigma68_gap"]  # 300 events: sparse tails (issue 16's labels made it 0.054)
+                assert s[f"{prefix}{q}_sigma68"] == pytest.approx(ref[f"{q}_sigma68"], abs=tol)
         summaries.append((s, [p for _, p in rows], r.histograms["res"]))
     (s1, rows1, h1), (s2, rows2, h2) = summaries
     np.testing.assert_equal(rows1, rows2)  # the fits themselves do not depend on the batch (NaN == NaN)

@@ -36,24 +36,28 @@ def test_0016_unet_options_are_checked():
 
 
 def _reach(net, out_pixel, in_pixels):
-    """Which input pixels the output logit at ``out_pixel`` depends on (non-zero gradient)."""
+    """Whether the output logit at ``out_pixel`` depends on the input near each of ``in_pixels`` (a non-zero
+    gradient within 3 pixels: max-pooling routes the gradient through one pixel of each window, so a single
+    pixel may be skipped by chance; a pixel outside the receptive field never has one)."""
+    torch.manual_seed(0)
     net.eval()
-    x = torch.rand(1, 2, 20, 306, requires_grad=True)
-    net(x)[0, 1, out_pixel[0], out_pixel[1]].backward()
-    g = x.grad[0].abs().sum(0)
-    return [bool(g[r, c] > 0) for r, c in in_pixels]
+    x = torch.rand(4, 2, 20, 306, requires_grad=True)
+    net(x)[:, 1, out_pixel[0], out_pixel[1]].sum().backward()
+    g = x.grad.abs().sum((0, 1))
+    return [bool(g[max(r - 3, 0) : r + 4, max(c - 3, 0) : c + 4].sum() > 0) for r, c in in_pixels]
 
 
 def test_0016_receptive_field_spans_the_chamber_and_wraps_in_azimuth():
     """A first and a later turn overlap in the image; what separates them is spread over the whole arc:
     every layer and ~100 columns. The talk's 8-layer DnCNN sees 17 x 17 pixels."""
+    torch.manual_seed(1)
     far = [(19, 153), (0, 100), (19, 60)]  # the outermost layer half the chamber away, ...
-    wrapped = [(10, 300), (19, 280)]  # ... and across azimuth 0 from column 2
+    wrapped = [(10, 296), (19, 280)]  # ... and across azimuth 0 from column 2
     assert all(_reach(build(Turn1Params(**SMALL)), (0, 2), far + wrapped))
     dncnn = build(Turn1Params(depth=8, width=4, layout="layercell"))
     assert not any(_reach(dncnn, (0, 2), far + wrapped))
     four = build(Turn1Params(**{**SMALL, "widths": (4, 4, 4, 4)}))
-    assert _reach(four, (0, 2), [(19, 40)]) == [True] and _reach(four, (0, 2), [(19, 153)]) == [False]
+    assert _reach(four, (0, 2), [(19, 36), (0, 150)]) == [True, False]  # four levels: about +-45 columns
     flat = build(Turn1Params(**{**SMALL, "circular": False, "widths": (4, 8)}))
     assert not any(_reach(flat, (0, 2), wrapped))  # zero padding, two levels: no path across azimuth 0
 
@@ -96,6 +100,7 @@ def test_0016_the_unet_recipe_is_the_documented_network():
     assert (hp.arch, hp.layout, hp.circular, len(hp.widths)) == ("unet", "layercell", True, 6)
     assert set(hp.features) == {"occupancy", "relative_time", "stereo", "layer"}
     assert (examples / cfg.data.job).is_file()
+    torch.manual_seed(1)
     net = build(hp)
     assert net(torch.zeros(1, 2, 20, 306)).shape == (1, 3, 20, 306)
     assert _reach(net, (5, 0), [(19, 153), (0, 200)]) == [True, True]  # the whole image

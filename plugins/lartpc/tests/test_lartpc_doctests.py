@@ -7,7 +7,20 @@ import importlib
 
 import pytest
 
-MODULES = ["geometry", "simulation", "tiles", "unet", "segmentation"]
+MODULES = [
+    "geometry",
+    "simulation",
+    "tiles",
+    "unet",
+    "segmentation",
+    "patches",
+    "emtrkmichel",
+    "emtrkmichel_modes",
+    "hit_patches",
+    "emtrkmichel_metrics",
+    "particle_imager",
+    "resnet_pid",
+]
 
 
 @pytest.mark.parametrize("name", MODULES)
