@@ -34,7 +34,7 @@ def main() -> None:
     ap.add_argument("--patch-hits", type=int, default=1000, help="hits timed in patch mode (then scaled up)")
     ap.add_argument("--batch-size", type=int, default=256)
     ap.add_argument("--fft", type=int, default=128)
-    ap.add_argument("--hits-per-block", type=float, default=50.0)
+    ap.add_argument("--hits-per-block", type=float, default=150.0)
     ap.add_argument("--seed", type=int, default=41)
     args = ap.parse_args()
 

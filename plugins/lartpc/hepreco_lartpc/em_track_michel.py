@@ -56,7 +56,7 @@ class EmTrackMichelId(hepreco.Producer, TorchInference):
         """``dense``: the FFT block side (output blocks of ``fft - 43`` pixels)."""
         blocks_per_pass: int = Field(8, gt=0)
         """``dense``: blocks transformed together."""
-        hits_per_block: float = Field(50.0, ge=0)
+        hits_per_block: float = Field(150.0, ge=0)
         """``auto``: a view goes ``dense`` when its occupied blocks hold at least this many hits on average."""
         gpu_path_on_cpu: bool = False
         """Apply the Device service's autocast precision on the CPU too (a GPU only otherwise): how the tests

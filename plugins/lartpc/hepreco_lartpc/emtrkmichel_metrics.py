@@ -27,7 +27,7 @@ def class_figures(cm: np.ndarray, names: tuple[str, ...] = CLASS_NAMES) -> dict[
 
     Examples:
         >>> f = class_figures(np.array([[8, 2, 0], [1, 9, 0], [0, 0, 0]]))
-        >>> f["em_efficiency"], round(f["em_purity"], 4), f["accuracy"], np.isnan(f["none_efficiency"])
+        >>> f["em_efficiency"], round(f["em_purity"], 4), f["accuracy"], bool(np.isnan(f["none_efficiency"]))
         (0.8, 0.8889, 0.85, True)
     """
     cm = np.asarray(cm, dtype=np.float64)

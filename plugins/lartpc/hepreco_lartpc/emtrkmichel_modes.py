@@ -242,7 +242,7 @@ def run_view(
     batch_size: int = 256,
     fft: int = 128,
     blocks_per_pass: int = 8,
-    hits_per_block: float = 50.0,
+    hits_per_block: float = 150.0,
     autocast: contextlib.AbstractContextManager[Any] | None = None,
 ) -> tuple[np.ndarray, str]:
     """The network's ``(N, 4)`` logits for the hits at ``(rows, cols)`` of one view ``image`` and the mode used.
