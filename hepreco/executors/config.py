@@ -174,7 +174,8 @@ def apply_executor_options(
     resolved: ResolvedConfig, options: str | Mapping[str, Any], *, origin: str | Mapping[str, str] = "executor argument"
 ) -> None:
     """Set ``executor:`` fields of a resolved config from the command line or ``hepreco.run(executor=...)``;
-    ``origin`` says what set them (a text, or ``{field: flag}``). Fields set to None are left alone."""
+    ``origin`` says what set them (a text, or ``{field: flag}``). A field given as None is set to None
+    (``{"dashboard": None}``: no dashboard); the command line passes only the flags a user gave."""
     from hepreco.config.loader import Origin, set_path
 
     data = resolved.data
@@ -188,7 +189,5 @@ def apply_executor_options(
         return  # invalid: build_plan says so
     opts = {"kind": options} if isinstance(options, str) else dict(options)
     for key, value in opts.items():
-        if value is None:
-            continue
         text = origin.get(key, "command line") if isinstance(origin, Mapping) else origin
         set_path(data, f"executor.{key}", value, resolved.origins, Origin(text))

@@ -18,7 +18,9 @@ if TYPE_CHECKING:
     from hepreco.core.build import JobPlan
     from hepreco.core.job import JobResult
 
-__all__ = ["DaskExecutor"]
+__all__ = ["DaskExecutor", "free_dashboard"]
+
+log = logging.getLogger("hepreco.executors")
 
 
 def _import_distributed() -> Any:
@@ -28,6 +30,25 @@ def _import_distributed() -> Any:
         msg = "the dask executor needs dask.distributed: pip install 'dask[distributed]'"
         raise ImportError(msg) from err
     return distributed
+
+
+def free_dashboard(address: str | None) -> str | None:
+    """``address`` (``:8787``, ``host:port``), or ``:0`` (any free port) when its port is taken — by another job's
+    dashboard, say: a busy dashboard port must not stop a job (distributed refuses to start the cluster)."""
+    import socket
+
+    if not address or ":" not in address:
+        return address
+    host, _, port = address.rpartition(":")
+    if not port.isdigit() or int(port) == 0:
+        return address
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((host or "", int(port)))
+        except OSError:
+            log.warning("dashboard port %s is in use (another Dask cluster?): the dashboard takes a free port", port)
+            return f"{host}:0"
+    return address
 
 
 class _Cluster(Backend):
@@ -66,7 +87,7 @@ class _Cluster(Backend):
                     n_workers=n,
                     threads_per_worker=1,
                     processes=True,
-                    dashboard_address=self.dashboard_address,
+                    dashboard_address=free_dashboard(self.dashboard_address),
                     silence_logs=logging.ERROR,
                 )
             finally:

@@ -62,3 +62,24 @@ def test_string_form_and_python_api(make_job):
     plan = hepreco.prepare(cfg, executor={"workers": 2})
     ex = hepreco.executors.executor_config(plan)
     assert (ex.kind, ex.workers, ex.retries) == ("processes", 2, 1)
+
+
+def test_a_busy_dashboard_port_does_not_stop_a_job():
+    """Two Dask jobs at once: the second's default dashboard port is taken, so it takes a free one."""
+    import socket
+
+    from hepreco.executors.dask import free_dashboard
+
+    with socket.socket() as busy:
+        busy.bind(("", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        assert free_dashboard(f":{port}") == ":0"
+        assert free_dashboard(f"127.0.0.1:{port}") == "127.0.0.1:0"
+    assert free_dashboard(None) is None and free_dashboard(":0") == ":0"
+
+
+def test_executor_fields_given_as_none_are_set(make_job):
+    """hepreco.run(executor={"dashboard": None}) means no dashboard (it was ignored, leaving :8787)."""
+    plan = hepreco.prepare(make_job("out"), executor={"kind": "dask", "dashboard": None})
+    assert hepreco.executors.executor_config(plan).dashboard is None
