@@ -20,7 +20,7 @@ def test_registration_imports_nothing_heavy():
 
 
 def test_the_modules_source_and_model_are_registered():
-    out = subprocess.run(["hepreco", "list"], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run([sys.executable, "-m", "hepreco", "list"], capture_output=True, text=True, check=True).stdout
     for name in ("lartpc.LArTPCSimSource", "lartpc.ViewImager", "lartpc.UNetTrackShower",
                  "lartpc.SegmentationMetrics", "lartpc.SimValidation", "lartpc.EventDisplay",
                  "lartpc.EmTrackMichelId", "lartpc.EmTrackMichelMetrics", "lartpc.HitPatches",
