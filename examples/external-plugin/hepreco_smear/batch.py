@@ -12,8 +12,11 @@ replace ``subprocess.Popen`` by its submit command and the polling by its queue'
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import pickle
+import secrets
 import subprocess
 import sys
 import time
@@ -26,6 +29,20 @@ from hepreco.executors import Backend, ChunkResult, ChunkTask, Executor, LostWor
 
 __all__ = ["BatchExecutor"]
 
+KEY_ENV = "HEPRECO_SMEAR_BATCH_KEY"
+
+
+def _write_signed(path: Path, data: bytes, key: str) -> None:
+    path.write_bytes(hmac.new(key.encode(), data, hashlib.sha256).digest() + data)
+
+
+def _read_signed(path: Path, key: str) -> bytes:
+    raw = path.read_bytes()
+    sig, data = raw[:32], raw[32:]
+    if not hmac.compare_digest(sig, hmac.new(key.encode(), data, hashlib.sha256).digest()):
+        raise ValueError(f"{path}: not written by this job (bad signature): refusing to load it")
+    return data
+
 
 class _Jobs(Backend):
     """One process per chunk; ``slots`` of them at a time. The task and its result travel as files that
@@ -34,13 +51,18 @@ class _Jobs(Backend):
     def __init__(self, slots: int) -> None:
         self.slots = slots
         self.ends: list[dict[str, Any]] = []
+        # the task and result files are pickles: each is signed with a key only this client and its batch
+        # jobs know, and nothing is unpickled unless its signature checks (a file changed or planted in the
+        # work folder is refused, never loaded)
+        self.key = secrets.token_hex(32)
 
     def submit(self, task: ChunkTask) -> Any:
         folder = Path(task.part_dir).parent
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"task-{task.index:05d}-{task.attempt}.pkl"
-        path.write_bytes(pickle.dumps(task))
-        proc = subprocess.Popen([sys.executable, "-m", "hepreco_smear.batch", str(path)])
+        _write_signed(path, pickle.dumps(task), self.key)
+        env = {**os.environ, KEY_ENV: self.key}
+        proc = subprocess.Popen([sys.executable, "-m", "hepreco_smear.batch", str(path)], env=env)
         return (proc, path)
 
     def wait(self, futures: Collection[Any]) -> Collection[Any]:
@@ -55,7 +77,7 @@ class _Jobs(Backend):
         out = path.with_suffix(".out")
         if proc.returncode != 0 or not out.exists():
             raise LostWorker(f"batch job for {path.name} exited with code {proc.returncode}")
-        result, end = pickle.loads(out.read_bytes())
+        result, end = pickle.loads(_read_signed(out, self.key))
         if end is not None:
             self.ends.append(end)
         return result  # type: ignore[no-any-return]
@@ -88,11 +110,12 @@ class BatchExecutor(Executor):
 def _main(task_file: str) -> None:
     """The batch job: run one chunk, end the job's modules, write both for the client."""
     path = Path(task_file)
-    task: ChunkTask = pickle.loads(path.read_bytes())
+    key = os.environ[KEY_ENV]
+    task: ChunkTask = pickle.loads(_read_signed(path, key))
     result = run_task(task)
     end = teardown(task.job_id) if result.error is None else None
     tmp = path.with_suffix(".out.tmp")
-    tmp.write_bytes(pickle.dumps((result, end)))
+    _write_signed(tmp, pickle.dumps((result, end)), key)
     tmp.replace(path.with_suffix(".out"))
 
 

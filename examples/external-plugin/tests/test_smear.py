@@ -109,3 +109,16 @@ def test_jsonl_source_reads_back_what_the_output_wrote(tmp_path):
     job["source"]["files"] = [str(bad)]
     with pytest.raises(hepreco.ConfigError, match=r"bad\.jsonl"):
         hepreco.run(job)
+
+
+def test_batch_files_with_a_bad_signature_are_never_unpickled(tmp_path):
+    from hepreco_smear.batch import _read_signed, _write_signed
+
+    path = tmp_path / "task.pkl"
+    _write_signed(path, b"payload", "k1")
+    assert _read_signed(path, "k1") == b"payload"
+    with pytest.raises(ValueError, match="bad signature"):
+        _read_signed(path, "k2")
+    path.write_bytes(path.read_bytes()[:-1] + b"X")
+    with pytest.raises(ValueError, match="bad signature"):
+        _read_signed(path, "k1")
