@@ -158,15 +158,18 @@ class RootSource(FileSource):
             return FileInfo(index, path, int(tree.num_entries), doc, extra)
 
     def _bytes_per_entry(self, tree: Any, ntuple: bool) -> float:
-        """Uncompressed bytes per entry of the branches the job reads (0 when unknown: an RNTuple's size is
-        estimated from its compressed size)."""
+        """Uncompressed bytes per entry of the branches the job reads, the event-id branches (a few bytes an
+        entry, read besides) left out as uproot's ``step_size`` counts only the branches asked for (0 when
+        unknown: an RNTuple's size is estimated from its compressed size)."""
         entries = int(tree.num_entries)
         if entries <= 0 or not self._read:
             return 0.0
+        ids = {c for c in self._ids.values() if c}
+        counted = [b for b in self._read if b not in ids] or self._read
         try:
             if ntuple:
                 return 3.0 * float(tree.file.source.num_bytes or 0) / entries  # ~3x compression, whole file
-            return float(sum(tree[b].uncompressed_bytes for b in self._read)) / entries
+            return float(sum(tree[b].uncompressed_bytes for b in counted)) / entries
         except Exception:  # a size uproot cannot tell: fall back to batch_size
             return 0.0
 

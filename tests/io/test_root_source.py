@@ -178,3 +178,27 @@ def test_a_consumer_of_a_missing_branch_is_a_config_error(root_files):
     }
     with pytest.raises(hepreco.ConfigError, match=r"consumes 'source:Mass'.*did you mean 'source:M'"):
         hepreco.run(cfg)
+
+
+def test_default_batch_counts_the_branches_read_not_the_event_ids(tmp_path):
+    # batch_bytes is a budget for the branches the job reads, as uproot's step_size counts the branches asked
+    # for: the run/luminosityBlock/event branches that come along do not shrink the batch
+    path = tmp_path / "ids.root"
+    n = 6000
+    columns = {
+        "run": np.ones(n, dtype=np.uint32),
+        "luminosityBlock": np.ones(n, dtype=np.uint32),
+        "event": np.arange(1, n + 1, dtype=np.uint64),
+        "x": np.arange(n, dtype=np.float64),
+    }
+    with uproot.recreate(path) as f:
+        f.mktree("Events", {k: v.dtype for k, v in columns.items()})
+        f["Events"].extend(columns)
+    plan = hepreco.prepare(
+        {"source": {"module": "RootSource", "files": str(path), "branches": ["x"], "batch_bytes": 8 * 2000}},
+        quiet=True,
+    )
+    sizes = [len(b.ids) for c in plan.source.chunks() for b in plan.source.read(c)]
+    step = uproot.open(path)["Events"].num_entries_for(8 * 2000, filter_name="x")  # uproot's own step: 1997
+    assert step > 1900
+    assert sum(sizes) == n and sizes[:-1] == [step] * (len(sizes) - 1)
