@@ -192,18 +192,19 @@ def _image_kernel(
     edep_max: float,
     time_scale: float,
     edep_scale: float,
-    want_pixel_hit: bool,
     want_targets: bool,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    image: np.ndarray,
+    pixel_hit: np.ndarray,
+    t_sig: np.ndarray,
+    t_turn: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    # image (n, 2, P) zeros, pixel_hit (n or 0, P) -1, t_sig/t_turn (n or 0, P) zeros: allocated by the caller
+    # with numpy, whose large arrays get transparent huge pages (numba's allocator does not ask for them: a
+    # 128x128 layout's outputs then cost one page fault per 4 kB, most of the kernel's time)
     n_events = offsets.shape[0] - 1
     n_hits = wire.shape[0]
     n_wires = wire_pixel.shape[0]
-    image = np.zeros((n_events, 2, n_pixels), dtype=np.float32)
-    n_ph = n_events if want_pixel_hit or want_targets else 0
-    pixel_hit = np.full((n_ph, n_pixels), -1, dtype=np.int32)
-    n_tg = n_events if want_targets else 0
-    t_sig = np.zeros((n_tg, n_pixels), dtype=np.uint8)
-    t_turn = np.zeros((n_tg, n_pixels), dtype=np.uint8)
+    n_ph = pixel_hit.shape[0]
     hit_pixel = np.full(n_hits, -1, dtype=np.int32)
     status = np.zeros(n_hits, dtype=np.int8)
     n_shared = np.zeros(n_events, dtype=np.int64)
@@ -261,7 +262,7 @@ def _image_kernel(
             raw_t[p] = np.inf
             raw_e[p] = 0.0
             first[p] = -1
-    return image, pixel_hit, hit_pixel, status, n_shared, t_sig, t_turn
+    return hit_pixel, status, n_shared
 
 
 def make_images(
@@ -308,12 +309,17 @@ def make_images(
     if time_scale <= 0 or escale <= 0:
         msg = f"time_scale and edep_scale must be positive, got {time_scale} and {escale}"
         raise ValueError(msg)
-    image, ph, hp, status, shared, tsig, tturn = _image_kernel(
-        offsets, wire, drift_time, edep, sig, trn, lay.wire_pixel, lay.n_pixels,
-        emax, float(time_scale), escale, bool(pixel_hit), want_targets,
-    )  # fmt: skip
     n = offsets.shape[0] - 1
     h, w = lay.shape
+    n_px = lay.n_pixels
+    image = np.zeros((n, 2, n_px), dtype=np.float32)
+    ph = np.full((n if pixel_hit or want_targets else 0, n_px), -1, dtype=np.int32)
+    tsig = np.zeros((n if want_targets else 0, n_px), dtype=np.uint8)
+    tturn = np.zeros_like(tsig)
+    hp, status, shared = _image_kernel(
+        offsets, wire, drift_time, edep, sig, trn, lay.wire_pixel, n_px,
+        emax, float(time_scale), escale, want_targets, image, ph, tsig, tturn,
+    )  # fmt: skip
     return Images(
         image=image.reshape(n, 2, h, w),
         pixel_hit=ph.reshape(n, h, w) if pixel_hit else np.zeros((0, h, w), dtype=np.int32),
