@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -38,6 +39,16 @@ def _fill(h: Any, score: np.ndarray, label: np.ndarray, weight: np.ndarray | Non
     h.fill(score=np.clip(score, 0.0, 1.0 - 1e-9), label=label, weight=weight)
 
 
+def _roc_graph(name: str, es: np.ndarray, eb: np.ndarray, auc: float, inv: float) -> hepreco.Graph:
+    """The ROC as a ROOT graph: 1/eps_B against eps_S (the points where eps_B > 0, at most ~2000 of them)."""
+    ok = np.flatnonzero((eb > 0) & (es > 0))
+    if len(ok) > 2000:
+        ok = ok[np.unique(np.linspace(0, len(ok) - 1, 2000).astype(np.int64))]
+    return hepreco.Graph(es[ok], 1.0 / eb[ok], title=f"{name}: ROC", xlabel="signal efficiency #epsilon_{S}",
+                         ylabel="background rejection 1/#epsilon_{B}",
+                         notes={"AUC": round(auc, 5), "1/eps_B(50%)": round(inv, 2)})  # fmt: skip
+
+
 def _figures(h: Any, eps_s: float, bootstrap: int) -> tuple[Any, np.ndarray, np.ndarray]:
     from hepreco_jets.roc import binned_roc, roc_figures
 
@@ -57,8 +68,9 @@ class TaggingMetrics(hepreco.Analyzer):
 
     Everything comes from a booked score histogram per class (Histograms service), so the figures merge
     exactly across batches and processes (``summary_from_histograms``). Summary: ``auc``, ``auc_err``,
-    ``inv_eps_b_at_50``, ``inv_eps_b_at_50_err``, ``jets_signal``, ``jets_background``; with
-    ``plot_file`` the ROC (1/eps_B on a log scale vs eps_S) beside the paper's points.
+    ``inv_eps_b_at_50``, ``inv_eps_b_at_50_err``, ``jets_signal``, ``jets_background``. The ROC (1/eps_B
+    against eps_S) is a TGraph ``results/LABEL/roc`` in the Histograms file; with ``plot_file`` also a plot
+    beside the paper's points.
     """
 
     summary_from_histograms = True
@@ -111,18 +123,21 @@ class TaggingMetrics(hepreco.Analyzer):
             self.summary(auc=float("nan"), inv_eps_b_at_50=float("nan"), note="needs both W and QCD jets")
             return
         self.summary(**self.results())
+        figs, es, eb = _figures(self.hist, self.config.eps_s, 0)
+        name = self.config.name or self.label
+        self.put_result("roc", _roc_graph(name, es, eb, figs.auc, figs.inv_eps_b))
         if self.config.plot_file:
             from hepreco_jets.plotting import plot_rocs
 
-            figs, es, eb = _figures(self.hist, self.config.eps_s, 0)
-            name = self.config.name or self.label
             plot_rocs(self.config.plot_file, {name: (es, eb, figs.auc, figs.inv_eps_b)})
 
 
 class TaggerComparison(hepreco.Analyzer):
     """Every tagger's ROC in one plot (1/eps_B on a log scale vs eps_S, mplhep), the MPNN paper's points
     drawn for reference; from mergeable score histograms, as ``jets.TaggingMetrics``. Summary: each
-    tagger's ``NAME_auc`` and ``NAME_inv_eps_b_at_50`` (no bootstrap: see the metric modules)."""
+    tagger's ``NAME_auc`` and ``NAME_inv_eps_b_at_50`` (no bootstrap: see the metric modules). Each ROC is
+    also a TGraph ``results/LABEL/roc_NAME`` in the Histograms file (NAME with other characters than letters
+    and digits as ``_``)."""
 
     summary_from_histograms = True
 
@@ -157,6 +172,8 @@ class TaggerComparison(hepreco.Analyzer):
                 continue
             figs, es, eb = _figures(h, 0.5, 0)
             curves[name] = (es, eb, figs.auc, figs.inv_eps_b)
+            self.put_result("roc_" + re.sub(r"[^A-Za-z0-9]+", "_", name).strip("_"),
+                            _roc_graph(name, es, eb, figs.auc, figs.inv_eps_b))  # fmt: skip
             figures[f"{name}_auc"] = round(figs.auc, 5)
             figures[f"{name}_inv_eps_b_at_50"] = round(figs.inv_eps_b, 2)
         if curves:

@@ -18,23 +18,17 @@ def plot_rocs(
     paper: bool = True,
     title: str = "",
 ) -> Path:
-    """Draw ``curves`` (name -> ``(eff_s, eff_b, auc, inv_eps_b_at_50)``) into the PNG ``path``.
+    """Draw ``curves`` (name -> ``(eff_s, eff_b, auc, inv_eps_b_at_50)``) into the PNG ``path`` (and a PDF
+    beside it), with the experiment label, through :mod:`hepreco.plotting`.
 
     The paper's taggers (:data:`hepreco_jets.roc.PAPER`) are drawn as points at eps_S = 50% with their
     errors: they were measured on Louppe et al.'s samples, not on ours.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import mplhep
-
+    from hepreco.plotting import experiment_label, figure, save_figure
     from hepreco_jets.roc import PAPER
 
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with plt.style.context(mplhep.style.ROOT):
-        fig, ax = plt.subplots(figsize=(8, 6.5))
+    with figure(8, 6.5) as (fig, ax):
         for name, (es, eb, auc, inv) in curves.items():
             ok = (eb > 0) & (es > 0.05)
             ax.plot(es[ok], 1.0 / eb[ok], label=f"{name}: AUC {auc:.4f}, 1/$\\epsilon_B$(50%) {inv:.1f}")
@@ -49,10 +43,7 @@ def plot_rocs(
         ax.set_xlabel("signal efficiency $\\epsilon_S$ (W jets)", fontsize=16)
         ax.set_ylabel("background rejection $1/\\epsilon_B$ (QCD jets)", fontsize=16)
         ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=8, loc="upper right")
-        if title:
-            ax.set_title(title, fontsize=10)
-        fig.tight_layout()
-        fig.savefig(path, dpi=100)
-        plt.close(fig)
+        ax.legend(fontsize=8, loc="upper right", title=title or None, title_fontsize=8)
+        experiment_label(ax, "Simulation", rlabel="13 TeV, anti-$k_T$ R = 1.0")
+        save_figure(fig, path)
     return path

@@ -62,3 +62,27 @@ def test_generate_train_tag(jets_file, tmp_path, torch1, examples, fast):
         n_jets = f["events"].num_entries
     s = on_files.summaries["mpnn"]
     assert s["jets_signal"] + s["jets_background"] == n_jets
+
+
+def test_many_cores_recipe_generates_until_its_deadline_and_trains_all_three(tmp_path):
+    # the script that made the shipped checkpoints, small: 2 generating processes for a few seconds (MPI and ISR
+    # off), one epoch of each network on the CPU
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[3] / "examples" / "jets" / "many_cores_recipe.sh"
+    env = {**os.environ, "EVENTS": "100", "MPNN_EPOCHS": "1", "PARTICLENET_EPOCHS": "1", "OMP_NUM_THREADS": "1",
+           "GENERATE_ARGS": "--set source.mpi=false --set source.isr=false",
+           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}  # fmt: skip
+    out = tmp_path / "recipe"
+    proc = subprocess.run(["bash", str(script), str(out), "45", "2", "300"], env=env, capture_output=True, text=True,
+                          timeout=900)  # fmt: skip
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    files = (out / "files.txt").read_text().split()
+    assert any("/w/jets_w_run1000.root" in f for f in files) and any("/qcd/jets_qcd_run2000.root" in f for f in files)
+    assert "generated" in proc.stdout and "W jets" in proc.stdout
+    for name in ("mpnn", "particlenet", "tau21"):
+        assert (out / name / "best" / "metadata.json").is_file(), name
+    assert not list(out.glob("*/*.hepreco-tmp*"))  # a job cut at the deadline leaves nothing half-written

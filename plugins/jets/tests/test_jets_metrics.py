@@ -59,6 +59,7 @@ def test_tagging_metrics_in_a_job(tmp_path, write_plugin):
             "seed": 4,
             "plugins": [write_plugin],
             "source": {"module": "fake.Scores", "events": 3000, "batch_size": 700},
+            "services": {"Histograms": {"file": str(tmp_path / "h.root")}},
             "modules": {
                 "mpnn": {"module": "jets.TaggingMetrics", "score": "source:score", "target": "source:label",
                          "plot_file": str(tmp_path / "roc.png"), "bootstrap": 30},
@@ -76,6 +77,19 @@ def test_tagging_metrics_in_a_job(tmp_path, write_plugin):
     assert res.summaries["roc"]["good_auc"] == summ["auc"]
     assert (tmp_path / "roc.png").stat().st_size > 10_000
     assert (tmp_path / "all.png").stat().st_size > 10_000
+    assert (tmp_path / "all.pdf").exists()
+    # the ROC curves are in the ROOT file as graphs (1/eps_B against eps_S), consistent with the summary
+    import uproot
+
+    with uproot.open(tmp_path / "h.root") as f:
+        assert f["results/mpnn/roc"].classname == "TGraph"
+        x, y = f["results/mpnn/roc"].values()
+        xg, yg = f["results/roc/roc_good"].values()
+        assert {"results/roc/roc_good", "results/roc/roc_bad"} <= {k.split(";")[0] for k in f.keys()}
+    assert len(x) > 20 and np.all((x > 0) & (x <= 1)) and np.all(y >= 1)
+    assert np.array_equal(x, xg) and np.array_equal(y, yg)
+    at50 = np.interp(0.5, x, y)
+    assert abs(at50 / summ["inv_eps_b_at_50"] - 1) < 0.1
 
 
 def test_pt_flattening_weights_flatten():
