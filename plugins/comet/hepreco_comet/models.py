@@ -63,6 +63,12 @@ class DnCNNParams(BaseModel):
     pretrained: str | None = None
     """A ``comet-dncnn-denoiser`` checkpoint (folder or ``builtin:NAME``) to start the classifier from
     (training only matters; its weights are replaced by the classifier checkpoint's at inference)."""
+    arch: Literal["dncnn", "dncnn1d", "dae"] = "dncnn"
+    """The hit classifier's network (the talk compared three): ``dncnn`` the 2D DnCNN; ``dncnn1d`` the same
+    body with 1x3 convolutions along the image's rows only (along the cells of a layer on the ``layercell``
+    layout); ``dae`` a denoising autoencoder (two stride-2 convolutions down, two upsamplings back, ``width``
+    filters doubling at each step; ``depth``, ``residual`` and ``pretrained`` not used). A
+    ``comet-dncnn-denoiser`` takes ``dncnn`` or ``dncnn1d``, to pre-train the classifier of the same ``arch``."""
 
 
 #: the turn-1 U-Net's optional input features, in the order they are stacked after the image

@@ -167,3 +167,60 @@ def test_checkpoint_for_another_layout_is_refused(tiny_dncnn):
     # not told: the image shape is checked on the first batch
     with pytest.raises(ModuleError, match="image"):
         hepreco.run(_job(imager_layout="layercell", weights=str(clf.best)))
+
+
+@pytest.mark.parametrize("layout", list(SHAPES))
+def test_the_talks_other_classifiers_keep_the_image_shape(layout):
+    x = torch.rand(2, 2, *SHAPES[layout])
+    for arch in ("dncnn1d", "dae"):
+        assert build(DnCNNParams(depth=3, width=4, layout=layout, arch=arch))(x).shape == (2, 1, *SHAPES[layout])
+
+
+def test_1d_dncnn_sees_only_its_own_row():
+    # a change in one row of the image never reaches another row's logits: the convolutions are 1 x 3
+    torch.manual_seed(0)
+    net = build(DnCNNParams(depth=4, width=4, layout="layercell", arch="dncnn1d")).eval()
+    x = torch.rand(1, 2, 20, 306)
+    y = x.clone()
+    y[0, :, 7, 100] += 1.0
+    d = (net(y) - net(x)).abs()[0, 0]
+    assert d[7].max() > 0
+    assert torch.all(d[:7] == 0) and torch.all(d[8:] == 0)
+    assert torch.all(d[7, :90] == 0)  # 4 layers + the head: 5 pixels either side at most
+
+
+def test_autoencoder_squeezes_the_image_and_refuses_a_denoiser():
+    net = build(DnCNNParams(width=4, layout="wire", arch="dae"))
+    x = torch.rand(1, 2, 71, 71)
+    assert net.down2(net.down1(net.inp(x))).shape == (1, 16, 18, 18)  # a 4x smaller code, 4 x width channels
+    with pytest.raises(ValueError, match="dae"):
+        build(DnCNNParams(width=4, arch="dae", pretrained="builtin:comet-dncnn"))
+
+
+@pytest.mark.parametrize("arch", ["dncnn1d", "dae"])
+def test_other_classifiers_train_and_run_in_a_job(tmp_path, arch):
+    from hepreco.ml import train
+
+    job = {
+        "process": "images",
+        "seed": 2,
+        "source": {"module": "comet.CDCSimSource", "events": 8, "batch_size": 4, "pileup": 0.3},
+        "modules": {"imager": {"module": "comet.HitImager", "layout": "layercell", "targets": True, "mask": True}},
+        "paths": {"reco": ["imager"]},
+    }
+    import yaml
+
+    (tmp_path / "job.yaml").write_text(yaml.safe_dump(job))
+    res = train(
+        {
+            "plugins": ["hepreco_comet.plugin"],
+            "model": {"name": "comet-dncnn", "hparams": {"depth": 3, "width": 4, "layout": "layercell", "arch": arch}},
+            "data": {"job": str(tmp_path / "job.yaml"), "inputs": {"image": "imager:image"}, "target": "imager:target",
+                     "mask": "imager:mask", "split": {"train": 0.5, "valid": 0.5, "test": 0.0}},
+            "training": {"epochs": 1, "batch_size": 4, "seed": 1, "threads": 1, "early_stopping": None},
+        },
+        output=tmp_path / "out",
+        quiet=True,
+    )  # fmt: skip
+    r = hepreco.run(_job(weights=str(res.best)))
+    assert r.summaries["dncnn"]["model"] == "comet-dncnn"

@@ -30,6 +30,7 @@ from torch import nn
 from hepreco_comet.models import DnCNNParams, image_shape
 
 __all__ = [
+    "DenoisingAutoencoder",
     "DnCNN",
     "DnCNNBody",
     "DnCNNClassifier",
@@ -62,14 +63,16 @@ class DnCNNBody(nn.Sequential):
     """
 
     def __init__(self, hp: DnCNNParams) -> None:
-        layers: list[nn.Module] = [nn.Conv2d(2, hp.width, 3, padding=1, bias=True), nn.ReLU(inplace=True)]
+        # 3x3, or 1x3 along the rows for the 1D DnCNN (arch dncnn1d)
+        k, pad = ((1, 3), (0, 1)) if getattr(hp, "arch", "dncnn") == "dncnn1d" else (3, 1)
+        layers: list[nn.Module] = [nn.Conv2d(2, hp.width, k, padding=pad, bias=True), nn.ReLU(inplace=True)]
         for _ in range(hp.depth - 2):
             layers += [
-                nn.Conv2d(hp.width, hp.width, 3, padding=1, bias=False),
+                nn.Conv2d(hp.width, hp.width, k, padding=pad, bias=False),
                 nn.BatchNorm2d(hp.width),
                 nn.ReLU(inplace=True),
             ]
-        layers.append(nn.Conv2d(hp.width, 2, 3, padding=1, bias=False))
+        layers.append(nn.Conv2d(hp.width, 2, k, padding=pad, bias=False))
         super().__init__(*layers)
         for m in self.modules():  # He initialisation, as in the paper's code
             if isinstance(m, nn.Conv2d):
@@ -117,10 +120,55 @@ class DnCNNClassifier(nn.Module):
     def __init__(self, hp: DnCNNParams) -> None:
         super().__init__()
         self.denoiser = DnCNN(hp)
-        self.head = nn.Conv2d(2, 1, 3, padding=1)
+        k, pad = ((1, 3), (0, 1)) if hp.arch == "dncnn1d" else (3, 1)
+        self.head = nn.Conv2d(2, 1, k, padding=pad)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.denoiser(x))
+
+
+class DenoisingAutoencoder(nn.Module):
+    """The talk's denoising-autoencoder hit classifier (``comet-dncnn`` with ``arch: dae``): an encoder of
+    two stride-2 Conv3x3 (``width``, ``2 width``, ``4 width`` filters, each + BatchNorm + ReLU), a decoder that
+    upsamples back (nearest, to the exact size of each step, so odd image sizes come back whole) with a
+    Conv3x3 + BatchNorm + ReLU after each, and a Conv3x3 to one logit per pixel. No skip connections: the
+    image must pass through the 4x smaller code, as an autoencoder's does.
+
+    Shapes:
+        - input: ``(B, 2, H, W)`` hit image.
+        - output: ``(B, 1, H, W)`` logits.
+
+    Examples:
+        >>> net = DenoisingAutoencoder(DnCNNParams(width=4, arch="dae", layout="layercell"))
+        >>> net(torch.zeros(1, 2, 20, 306)).shape
+        torch.Size([1, 1, 20, 306])
+    """
+
+    def __init__(self, hp: DnCNNParams) -> None:
+        super().__init__()
+        w = hp.width
+
+        def block(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
+            return nn.Sequential(nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False),
+                                 nn.BatchNorm2d(cout), nn.ReLU(inplace=True))  # fmt: skip
+
+        self.inp = block(2, w)
+        self.down1 = block(w, 2 * w, stride=2)
+        self.down2 = block(2 * w, 4 * w, stride=2)
+        self.up2 = block(4 * w, 2 * w)
+        self.up1 = block(2 * w, w)
+        self.head = nn.Conv2d(w, 1, 3, padding=1)
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                torch.nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h0 = self.inp(x)
+        h1 = self.down1(h0)
+        h2 = self.down2(h1)
+        u1 = self.up2(nn.functional.interpolate(h2, size=h1.shape[-2:], mode="nearest"))
+        u0 = self.up1(nn.functional.interpolate(u1, size=h0.shape[-2:], mode="nearest"))
+        return self.head(u0)
 
 
 def build_denoiser(hp: DnCNNParams) -> DnCNN:
@@ -134,14 +182,22 @@ def build_denoiser(hp: DnCNNParams) -> DnCNN:
     return DnCNN(hp)
 
 
-def build(hp: DnCNNParams) -> DnCNNClassifier:
-    """The ``comet-dncnn`` classifier for ``hp`` (starting from ``hp.pretrained``'s denoiser when given).
+def build(hp: DnCNNParams) -> nn.Module:
+    """The ``comet-dncnn`` classifier for ``hp``: the DnCNN (2D or 1D, starting from ``hp.pretrained``'s
+    denoiser when given) or the denoising autoencoder (``arch: dae``).
 
     Examples:
         >>> net = build(DnCNNParams(depth=3, width=4, layout="layercell"))
         >>> net(torch.zeros(1, 2, 20, 306)).shape
         torch.Size([1, 1, 20, 306])
+        >>> build(DnCNNParams(depth=3, width=4, layout="layercell", arch="dncnn1d"))(torch.zeros(1, 2, 20, 306)).shape
+        torch.Size([1, 1, 20, 306])
     """
+    if hp.arch == "dae":
+        if hp.pretrained:
+            msg = "arch 'dae' has no DnCNN denoiser to start from: leave 'pretrained' unset"
+            raise ValueError(msg)
+        return DenoisingAutoencoder(hp)
     net = DnCNNClassifier(hp)
     if hp.pretrained:
         _load_denoiser(net.denoiser, hp)
@@ -156,10 +212,11 @@ def _load_denoiser(denoiser: nn.Module, hp: DnCNNParams) -> None:
         hp.pretrained, model="comet-dncnn-denoiser", inputs={"image": (2, *image_shape(hp))}
     )  # the layout is checked here
     got = ckpt.hparams
-    if (got.depth, got.width, got.residual) != (want.depth, want.width, want.residual):  # type: ignore[attr-defined]
+    if (got.depth, got.width, got.residual, got.arch) != (want.depth, want.width, want.residual, want.arch):  # type: ignore[attr-defined]
         msg = (
-            f"pretrained denoiser {ckpt.path} has depth {got.depth}, width {got.width}, residual {got.residual}; "  # type: ignore[attr-defined]
-            f"this classifier has depth {want.depth}, width {want.width}, residual {want.residual}"
+            f"pretrained denoiser {ckpt.path} has depth {got.depth}, width {got.width}, residual {got.residual}, "  # type: ignore[attr-defined]
+            f"arch {got.arch}; this classifier has depth {want.depth}, width {want.width}, "  # type: ignore[attr-defined]
+            f"residual {want.residual}, arch {want.arch}"
         )
         raise ValueError(msg)
     pre = ckpt.build("cpu")
