@@ -79,9 +79,10 @@ class Service:
         executor starts processing events; ``status`` gives the live state at :meth:`watch_progress`."""
 
     def watch_progress(self, batch: Any) -> None:
-        """Called (only when overridden) on the job's thread after every batch (``batch``: the
-        :class:`~hepreco.core.module.SourceBatch` processed) of a job run in this process, or after every
-        chunk merged (``batch`` None) of a job run by chunks. Keep it cheap: it runs between batches."""
+        """Called (only when overridden) on the job's thread after every batch of a job run in this process
+        (``batch``: the :class:`~hepreco.core.events.ProductStore` of the batch, every product the source and
+        the modules put; read-only), or after every chunk merged (``batch`` None) of a job run by chunks.
+        Keep it cheap: it runs between batches."""
 
     def watch_end(self) -> None:
         """Called (only when overridden) once the job ended, after ``end_job``, well or not (also after

@@ -110,7 +110,7 @@ def run_inline(plan: JobPlan, *, report: str | Path | None = None, chunk_size: i
         for chunk in chunks:
             for batch in loop.run([chunk], limit=limit):
                 progress.update(len(batch.ids))
-                watchers.progress(batch)
+                watchers.progress(loop.store)
             row.chunks += 1
             row.events = loop.events
             watchers.progress(None)

@@ -13,8 +13,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+from typing import TYPE_CHECKING
+
 from hepreco.errors import ConfigError
-from hepreco.monitor.state import MonitorState
+
+if TYPE_CHECKING:
+    from hepreco.monitor.state import MonitorState
 
 __all__ = ["cmd_monitor", "load_files", "monitor_args"]
 
@@ -47,7 +51,11 @@ def _read(path: str | Path, *, internal: bool = False) -> tuple[dict[str, Any], 
             elif cls.startswith("TGraph"):
                 obj = f[key]
                 x, y = obj.values(axis="both")
-                graphs[name] = {"x": [float(v) for v in x], "y": [float(v) for v in y], "title": obj.title}
+                graphs[name] = {
+                    "x": [float(v) for v in x],
+                    "y": [float(v) for v in y],
+                    "title": str(obj.member("fTitle", none_if_missing=True) or name),
+                }
             elif cls in ("TTree", "ROOT::RNTuple", "ROOT::Experimental::RNTuple"):
                 trees.append(name)
     return hists, graphs, trees
@@ -70,6 +78,7 @@ def _first_batch(path: str | Path, tree: str) -> Any:
 
 def load_files(path: str | Path, ref: str | Path | None = None, *, internal: bool = False) -> MonitorState:
     """A :class:`MonitorState` of a finished file, compared with ``ref`` when given."""
+    from hepreco.monitor.state import MonitorState
     from hepreco.plugins import get_registry
 
     hists, graphs, trees = _read(path, internal=internal)

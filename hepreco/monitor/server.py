@@ -15,6 +15,7 @@ import json
 import logging
 import secrets
 import socket
+import sys
 import threading
 from importlib import resources
 from typing import Any
@@ -42,10 +43,20 @@ def parse_address(text: str | int) -> tuple[str, int]:
         host = "127.0.0.1"
     if host.startswith("[") and host.endswith("]"):
         host = host[1:-1]
-    if not port.isdigit() or not 0 <= int(port) <= 65535 or (sep and not host) or " " in host:
+    if not port.isdigit() or not 0 <= int(port) <= 65535 or not _valid_host(host):
         msg = f"monitor address {s!r}: give {ADDRESS_FORM}"
         raise ValueError(msg)
     return host, int(port)
+
+
+def _valid_host(host: str) -> bool:
+    if ":" in host:  # an IPv6 address
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            return False
+        return True
+    return bool(host) and all(c.isalnum() or c in ".-_" for c in host)
 
 
 def is_loopback(host: str) -> bool:
@@ -195,6 +206,8 @@ class MonitorServer:
         self.state = state
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         sock = socket.socket(family, socket.SOCK_STREAM)
+        if hasattr(socket, "SO_REUSEADDR") and sys.platform != "win32":  # a port in TIME_WAIT, not one in use
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             if host == "localhost":
                 host = "127.0.0.1"

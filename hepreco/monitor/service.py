@@ -31,8 +31,8 @@ class Monitor(Service):
     class Config(ModuleConfig):
         address: str = "127.0.0.1:8765"
         """Where to serve: ``[HOST:]PORT``; the host defaults to 127.0.0.1 (this machine only); port 0: any free one."""
-        interval: float = Field(0.5, gt=0)
-        """The fewest seconds between two snapshots of the job's histograms and reports."""
+        interval: float = Field(0.5, ge=0)
+        """The fewest seconds between two snapshots of the job's histograms and reports (0: at every batch or chunk)."""
         linger: float = Field(0.0, ge=0)
         """Seconds to keep serving the final page after the job ended."""
         token: str | None = None

@@ -16,7 +16,7 @@ from typing import Any
 
 from hepreco.monitor.display import Display, render_display
 
-__all__ = ["MonitorState", "histogram_json"]
+__all__ = ["MonitorState", "batch_products", "histogram_json"]
 
 
 def histogram_json(h: Any) -> dict[str, Any]:
@@ -41,6 +41,17 @@ def _clean(obj: Any) -> Any:
 
     text = json.dumps(obj, default=default)
     return json.loads(text, parse_constant=lambda _c: None)
+
+
+def batch_products(batch: Any) -> dict[str, Any]:
+    """``{"label:instance": array}`` of a batch: a :class:`~hepreco.core.events.ProductStore` (every product of a
+    processed batch) or a source's :class:`~hepreco.core.module.SourceBatch`."""
+    products = getattr(batch, "products", None)
+    if isinstance(products, dict):
+        return products
+    from hepreco.core.inputtag import InputTag
+
+    return {f"{lab}:{ins}" if ins else lab: batch.get(InputTag(lab, ins), None) for lab, ins in batch.keys()}
 
 
 def _is_internal(h: Any) -> bool:
@@ -77,6 +88,7 @@ class MonitorState:
         self._last = -math.inf
         self._batch: Any = None
         self._batch_version = 0
+        self._products: tuple[int, dict[str, Any]] = (-1, {})
         self._hist_cache: tuple[int, bytes] | None = None
         self._display_cache: dict[str, tuple[int, dict[str, Any] | None]] = {}
         #: ``{name: payload}`` of displays given directly (files, benchmarks), not rendered from a batch
@@ -168,6 +180,7 @@ class MonitorState:
         snapshot."""
         with self.lock:
             version, hists = self.version, dict(self.histograms)
+            events = self.progress.get("events", 0)
             cached = self._hist_cache
         if cached is not None and cached[0] == version:
             return cached[1]
@@ -179,7 +192,7 @@ class MonitorState:
             for name, h in hists.items()
         }
         out_graphs = {name: g for name, g in self.graphs.items()}
-        body = json.dumps({"version": version, "histograms": out, "graphs": out_graphs}).encode()
+        body = json.dumps({"version": version, "events": events, "histograms": out, "graphs": out_graphs}).encode()
         with self.lock:
             self._hist_cache = (version, body)
         return body
@@ -195,10 +208,18 @@ class MonitorState:
         if batch is not None:
             from hepreco.monitor.display import find_product
 
+            products = self._batch_products(batch, self._batch_version)
             for name, disp in self.displays.items():
-                if find_product(disp, batch.products) is not None:
+                if find_product(disp, products) is not None:
                     out.append({"name": name, "title": disp.title})
         return out
+
+    def _batch_products(self, batch: Any, version: int) -> dict[str, Any]:
+        cached = self._products
+        if cached[0] != version:
+            cached = (version, batch_products(batch))
+            self._products = cached
+        return cached[1]
 
     def display(self, name: str) -> dict[str, Any] | None:
         """The payload of display ``name`` for the first event of the last batch (rendered on this thread,
@@ -212,7 +233,7 @@ class MonitorState:
         cached = self._display_cache.get(name)
         if cached is not None and cached[0] == version:
             return cached[1]
-        payload = render_display(disp, batch.products, 0)
+        payload = render_display(disp, self._batch_products(batch, version), 0)
         if payload is not None:
             ids = batch.ids
             payload["event"] = [int(ids.run[0]), int(ids.subrun[0]), int(ids.event[0])]
