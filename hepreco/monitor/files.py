@@ -11,9 +11,7 @@ import argparse
 import sys
 import time
 from pathlib import Path
-from typing import Any
-
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from hepreco.errors import ConfigError
 

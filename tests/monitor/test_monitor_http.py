@@ -24,10 +24,10 @@ with warnings.catch_warnings():  # Starlette 1.x prefers httpx2 for its TestClie
     warnings.simplefilter("ignore")
     from starlette.testclient import TestClient
 
-import hepreco  # noqa: E402
-from hepreco.errors import ConfigError  # noqa: E402
-from hepreco.monitor.server import MonitorServer, make_app, parse_address  # noqa: E402
-from hepreco.monitor.state import MonitorState  # noqa: E402
+import hepreco
+from hepreco.errors import ConfigError
+from hepreco.monitor.server import MonitorServer, make_app, parse_address
+from hepreco.monitor.state import MonitorState
 
 PLUGIN = str(Path(__file__).resolve().parents[1] / "data" / "monitor_plugin.py")
 LOCAL = "http://127.0.0.1"  # a loopback Host header: what a browser on this machine sends
@@ -311,7 +311,7 @@ def test_job_ends_cleanly_with_a_client_connected(tmp_path):
             except httpx.HTTPError:
                 pass
             time.sleep(0.05)
-    out, err = proc.communicate(timeout=60)
+    _out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
     assert "Traceback" not in err and "Error" not in err, err
     assert polls > 3
@@ -330,7 +330,7 @@ def test_interrupted_job_stops_the_monitor(tmp_path, signal_name, code):
     with httpx.Client(timeout=5) as c:
         assert c.get(url + "api/status").status_code == 200
         proc.send_signal(getattr(signal, signal_name))
-        out, err = proc.communicate(timeout=60)
+        _out, err = proc.communicate(timeout=60)
     assert proc.returncode == code, err
     assert "Traceback" not in err, err
     with pytest.raises(httpx.ConnectError):  # nothing listens there any more
