@@ -29,35 +29,7 @@ from hepreco.errors import ConfigError
 from hepreco.monitor.server import MonitorServer, make_app, parse_address
 from hepreco.monitor.state import MonitorState
 
-PLUGIN = str(Path(__file__).resolve().parents[1] / "data" / "monitor_plugin.py")
 LOCAL = "http://127.0.0.1"  # a loopback Host header: what a browser on this machine sends
-
-
-def job_config(events: int, *, throttle: float = 0.0, monitor: dict[str, Any] | None = None, **extra: Any) -> dict:
-    cfg: dict[str, Any] = {
-        "process": "montest",
-        "plugins": [PLUGIN],
-        "source": {"module": "EmptySource", "events": events, "batch_size": 100},
-        "services": {},
-        "modules": {
-            "hits": {"module": "ToyHits"},
-            "h_x": {"module": "HistFill", "axes": [{"fill": "hits.x", "bins": 20, "start": 0, "stop": 1}]},
-            "h_xy": {
-                "module": "HistFill",
-                "axes": [
-                    {"fill": "hits.x", "bins": 10, "start": 0, "stop": 1},
-                    {"fill": "hits.y", "bins": 10, "start": 0, "stop": 1},
-                ],
-            },
-            "slow": {"module": "Throttle", "seconds": throttle},
-        },
-        "paths": {"p": ["hits"]},
-        "end_paths": {"e": ["h_x", "h_xy", "slow"]},
-        **extra,
-    }
-    if monitor is not None:
-        cfg["services"]["Monitor"] = {"address": "127.0.0.1:0", **monitor}
-    return cfg
 
 
 def client(state: MonitorState, *, local: bool = True, token: str | None = None) -> TestClient:
@@ -83,9 +55,9 @@ def test_parse_address_forms_and_errors():
             parse_address(bad)
 
 
-def test_bad_monitor_flag_says_the_form(tmp_path):
+def test_bad_monitor_flag_says_the_form(tmp_path, monitor_job):
     cfg = tmp_path / "job.yaml"
-    cfg.write_text(json.dumps(job_config(10)))
+    cfg.write_text(json.dumps(monitor_job(10)))
     proc = subprocess.run(
         [sys.executable, "-m", "hepreco", "run", str(cfg), "--monitor", "localhost:http"],
         capture_output=True, text=True, timeout=120,
@@ -103,14 +75,14 @@ def test_port_in_use_names_the_port():
             MonitorServer(MonitorState("x"), f"127.0.0.1:{port}")
 
 
-def test_bad_address_in_config_is_a_config_error():
+def test_bad_address_in_config_is_a_config_error(monitor_job):
     with pytest.raises(ConfigError, match=r"\[HOST:\]PORT"):
-        hepreco.prepare(job_config(10, monitor={"address": "here:there"}), quiet=True)
+        hepreco.prepare(monitor_job(10, monitor={"address": "here:there"}), quiet=True)
 
 
 # --- the job's histograms, reports and progress ---------------------------------------------------------
-def test_inline_job_snapshots_equal_the_jobs_histograms():
-    plan = hepreco.prepare(job_config(1000, monitor={}), quiet=True)
+def test_inline_job_snapshots_equal_the_jobs_histograms(monitor_job):
+    plan = hepreco.prepare(monitor_job(1000, monitor={}), quiet=True)
     result = hepreco.execute(plan)
     state = plan.services["Monitor"].state
     assert not monitor_threads(), "the server's thread outlived the job"
@@ -130,9 +102,9 @@ def test_inline_job_snapshots_equal_the_jobs_histograms():
     assert body["events"] == 1000
 
 
-def test_snapshots_follow_the_job_while_it_runs():
+def test_snapshots_follow_the_job_while_it_runs(monitor_job):
     """Every snapshot holds the histograms of exactly the events processed when it was taken."""
-    plan = hepreco.prepare(job_config(800, monitor={"interval": 0.0}), quiet=True)
+    plan = hepreco.prepare(monitor_job(800, monitor={"interval": 0.0}), quiet=True)
     seen: list[tuple[int, np.ndarray]] = []
     svc = plan.services["Monitor"]
     orig = svc.watch_progress
@@ -149,12 +121,12 @@ def test_snapshots_follow_the_job_while_it_runs():
     for n, values in seen[::3]:
         if n == 0:
             continue
-        expected = hepreco.run(job_config(n), quiet=True).histograms["h_x"]["h_x"].values(flow=True)
+        expected = hepreco.run(monitor_job(n), quiet=True).histograms["h_x"]["h_x"].values(flow=True)
         np.testing.assert_array_equal(values, expected)
 
 
-def test_processes_job_shows_merged_histograms_as_chunks_arrive():
-    cfg = job_config(1200, monitor={"interval": 0.0}, executor={"kind": "processes", "workers": 2, "chunk_size": 200})
+def test_processes_job_shows_merged_histograms_as_chunks_arrive(monitor_job):
+    cfg = monitor_job(1200, monitor={"interval": 0.0}, executor={"kind": "processes", "workers": 2, "chunk_size": 200})
     plan = hepreco.prepare(cfg, quiet=True)
     svc = plan.services["Monitor"]
     seen: list[tuple[int, int, float]] = []
@@ -185,8 +157,8 @@ def test_processes_job_shows_merged_histograms_as_chunks_arrive():
     assert status["progress"]["running"] == 0
 
 
-def test_event_display_of_the_last_batch():
-    plan = hepreco.prepare(job_config(300, monitor={}), quiet=True)
+def test_event_display_of_the_last_batch(monitor_job):
+    plan = hepreco.prepare(monitor_job(300, monitor={}), quiet=True)
     hepreco.execute(plan)
     state = plan.services["Monitor"].state
     with client(state) as c:
@@ -275,9 +247,9 @@ def test_local_monitor_cannot_be_reached_from_outside():
 
 
 # --- clean ends ---------------------------------------------------------------------------------------
-def _start_job(tmp_path: Path, events: int, throttle: float, *extra: str) -> tuple[subprocess.Popen, str]:
+def _start_job(tmp_path: Path, config: dict, *extra: str) -> tuple[subprocess.Popen, str]:
     cfg = tmp_path / "job.yaml"
-    cfg.write_text(json.dumps(job_config(events, throttle=throttle)))
+    cfg.write_text(json.dumps(config))
     proc = subprocess.Popen(
         [sys.executable, "-m", "hepreco", "run", str(cfg), "--monitor", "127.0.0.1:0", "--no-reports", *extra],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
@@ -297,10 +269,10 @@ def _start_job(tmp_path: Path, events: int, throttle: float, *extra: str) -> tup
 
 
 @pytest.mark.slow
-def test_job_ends_cleanly_with_a_client_connected(tmp_path):
+def test_job_ends_cleanly_with_a_client_connected(tmp_path, monitor_job):
     import httpx
 
-    proc, url = _start_job(tmp_path, 2000, 0.05)
+    proc, url = _start_job(tmp_path, monitor_job(2000, throttle=0.05))
     polls = 0
     with httpx.Client(timeout=5) as c:  # keep-alive: one connection held open for the whole job
         while proc.poll() is None:
@@ -321,12 +293,12 @@ def test_job_ends_cleanly_with_a_client_connected(tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("signal_name", "code"), [("SIGINT", 130), ("SIGTERM", 143)])
-def test_interrupted_job_stops_the_monitor(tmp_path, signal_name, code):
+def test_interrupted_job_stops_the_monitor(tmp_path, signal_name, code, monitor_job):
     import signal
 
     import httpx
 
-    proc, url = _start_job(tmp_path, 100000, 0.05)
+    proc, url = _start_job(tmp_path, monitor_job(100000, throttle=0.05))
     with httpx.Client(timeout=5) as c:
         assert c.get(url + "api/status").status_code == 200
         proc.send_signal(getattr(signal, signal_name))
