@@ -169,15 +169,20 @@ def _image_bytes(payload: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
         return cached
     import numpy as np
 
-    img = np.asarray(payload["image"], dtype=np.float32)
+    img = np.asarray(payload["image"])
     if img.ndim != 2:
         msg = f"an image display must return a 2-D image, not shape {img.shape}"
         raise ValueError(msg)
-    finite = img[np.isfinite(img)]
-    lo = float(payload.get("vmin", finite.min() if finite.size else 0.0))
-    hi = float(payload.get("vmax", finite.max() if finite.size else 1.0))
-    scale = 255.0 / (hi - lo) if hi > lo else 0.0
-    q = np.clip((np.nan_to_num(img, nan=lo) - lo) * scale, 0, 255).astype(np.uint8)
+    work = img.astype(np.float32)  # one pass; then everything in place
+    lo = float(payload["vmin"]) if payload.get("vmin") is not None else float(np.nanmin(work)) if work.size else 0.0
+    hi = float(payload["vmax"]) if payload.get("vmax") is not None else float(np.nanmax(work)) if work.size else 1.0
+    if not np.isfinite(lo) or not np.isfinite(hi):
+        lo, hi = 0.0, 1.0
+    work -= lo
+    work *= 255.0 / (hi - lo) if hi > lo else 0.0
+    np.clip(work, 0, 255, out=work)
+    np.nan_to_num(work, copy=False, nan=0.0)
+    q = work.astype(np.uint8)
     meta = {k: v for k, v in payload.items() if k not in ("image", "_bytes")}
     meta.update(kind="image", height=int(img.shape[0]), width=int(img.shape[1]), vmin=lo, vmax=hi)
     out = (json.loads(json.dumps(meta, default=_tolist)), q.tobytes())
@@ -219,6 +224,7 @@ class MonitorServer:
             else:
                 msg = f"cannot serve the monitor on {host}:{port}: {err.strerror or err}"
             raise ConfigError(msg, what="monitor address") from err
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # inherited by connections: no 40 ms Nagle stalls
         sock.listen(64)
         sock.setblocking(False)
         self.sock = sock
