@@ -1,0 +1,154 @@
+"""What the live monitor costs a job, and how fast its images reach a client.
+
+Runs the same job (``examples/minimal.yaml``: toy tracks, a filter, two HistFill histograms, plus ``--hists``
+extra histograms) with and without the Monitor service, alternating, in this process, and prints the
+throughput of each and their ratio (monitored / plain; 1.00 = free), once with nobody watching and once with a
+client polling the page's JSON every second as the page does. Then serves a 600x3000 and a 128x128 image and
+prints how long a client takes to get each (metadata + bytes; the browser's drawing is measured by
+``tests/monitor/test_monitor_browser.py``). Nothing is asserted: this script measures.
+
+    python benchmarks/monitor.py                      # 2 M events in batches of 10k, 3 rounds
+    python benchmarks/monitor.py --events 5000000 --rounds 5 --hists 200
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import hepreco
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "minimal.yaml"
+
+
+def config(events: int, batch: int, hists: int, monitor: bool) -> dict[str, Any]:
+    from hepreco.config.loader import load_config
+
+    cfg = load_config(str(EXAMPLE)).data
+    cfg["plugins"] = [str(EXAMPLE.with_name("minimal_plugin.py"))]
+    cfg["source"].update(events=events, batch_size=batch)
+    cfg["services"] = {}  # no file written: the job's own time only
+    cfg["modules"].pop("dump", None)
+    cfg["end_paths"]["analysis"] = [m for m in cfg["end_paths"]["analysis"] if m != "dump"]
+    for k in range(hists):
+        label = f"h_extra{k}"
+        cfg["modules"][label] = {
+            "module": "HistFill",
+            "axes": [{"fill": "tracks.pt", "bins": 50, "start": 0, "stop": 100 + k}],
+        }
+        cfg["end_paths"]["analysis"].append(label)
+    if monitor:
+        cfg["services"]["Monitor"] = {"address": "127.0.0.1:0"}
+    return cfg
+
+
+def poll(stop: threading.Event, plan: Any) -> None:
+    """What an open page does: status every second, the histograms when they changed."""
+    import httpx
+
+    while not stop.is_set():
+        svc = plan.services["Monitor"]
+        server = getattr(svc, "server", None)
+        if server is None:
+            time.sleep(0.01)
+            continue
+        with httpx.Client(timeout=5) as c:
+            version = -1
+            while not stop.is_set():
+                try:
+                    s = c.get(server.url + "api/status").json()
+                    if s["version"] != version:
+                        c.get(server.url + "api/histograms")
+                        version = s["version"]
+                except httpx.HTTPError:
+                    break
+                stop.wait(1.0)
+        return
+
+
+def throughput(cfg: dict[str, Any], *, client: bool) -> tuple[float, float]:
+    """``(events/s while processing, seconds outside processing)``: the job's own wall clock (begin_job to
+    end_job, the TimeReport's) and what the call took besides (start-up, the server's start and stop)."""
+    plan = hepreco.prepare(cfg, quiet=True)
+    stop = threading.Event()
+    t = threading.Thread(target=poll, args=(stop, plan), daemon=True) if client else None
+    if t is not None:
+        t.start()
+    t0 = time.perf_counter()
+    result = hepreco.execute(plan)
+    wall = time.perf_counter() - t0
+    stop.set()
+    if t is not None:
+        t.join()
+    processing = result.time_report.wall
+    return result.events / processing, wall - processing
+
+
+def image_latency(shape: tuple[int, int], repeats: int = 5) -> list[float]:
+    import httpx
+
+    from hepreco.monitor.server import MonitorServer
+    from hepreco.monitor.state import MonitorState
+
+    state = MonitorState("bench")
+    server = MonitorServer(state, "127.0.0.1:0")
+    server.start()
+    rng = np.random.default_rng(1)
+    out = []
+    try:
+        with httpx.Client(timeout=10) as c:
+            for k in range(repeats):  # a new image each time: quantised on the server, as a new event's is
+                state.fixed_displays[f"img{k}"] = {"kind": "image", "image": rng.random(shape)}
+                t0 = time.perf_counter()
+                c.get(server.url + f"api/display/img{k}").json()
+                data = c.get(server.url + f"api/display/img{k}/image").content
+                out.append(1000 * (time.perf_counter() - t0))
+                assert len(data) == shape[0] * shape[1]
+    finally:
+        server.stop()
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--events", type=int, default=2_000_000)
+    ap.add_argument("--batch", type=int, default=10_000)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--hists", type=int, default=20, help="extra 50-bin histograms (the snapshot copies them all)")
+    args = ap.parse_args()
+    plain = config(args.events, args.batch, args.hists, monitor=False)
+    watched = config(args.events, args.batch, args.hists, monitor=True)
+    throughput(plain, client=False)  # warm-up: imports, allocator
+    throughput(watched, client=False)
+    runs: dict[str, list[tuple[float, float]]] = {"plain": [], "monitor": [], "monitor+client": []}
+    for _ in range(args.rounds):  # alternating, so that the machine's load hits all three alike
+        runs["plain"].append(throughput(plain, client=False))
+        runs["monitor"].append(throughput(watched, client=False))
+        runs["monitor+client"].append(throughput(watched, client=True))
+    base = statistics.median(r for r, _ in runs["plain"])
+    base_fixed = statistics.median(f for _, f in runs["plain"])
+    n_hists = 2 + args.hists
+    print(f"job: {args.events} events, batches of {args.batch}, {n_hists} histograms, {args.rounds} rounds (median)")
+    for name, values in runs.items():
+        med = statistics.median(r for r, _ in values)
+        fixed = statistics.median(f for _, f in values) - base_fixed
+        print(
+            f"  {name:<15} {med:>12,.0f} events/s   ratio to plain {med / base:.3f}   "
+            f"fixed cost (server start/stop) {1000 * fixed:+.0f} ms"
+        )
+    for shape in ((600, 3000), (128, 128)):
+        ms = image_latency(shape)
+        print(
+            f"image {shape[0]}x{shape[1]} to a client (metadata + bytes, new image each time): "
+            f"median {statistics.median(ms):.0f} ms (min {min(ms):.0f}, max {max(ms):.0f})"
+        )
+
+
+if __name__ == "__main__":
+    main()
