@@ -3,7 +3,7 @@
 Runs the same job (``examples/minimal.yaml``: toy tracks, a filter, two HistFill histograms, plus ``--hists``
 extra histograms) with and without the Monitor service, alternating, in this process, and prints the
 throughput of each and their ratio (monitored / plain; 1.00 = free), once with nobody watching and once with a
-client polling the page's JSON every second as the page does. Then serves a 600x3000 and a 128x128 image and
+client process polling the page's JSON every second as the page does. Then serves a 600x3000 and a 128x128 image and
 prints how long a client takes to get each (metadata + bytes; the browser's drawing is measured by
 ``tests/monitor/test_monitor_browser.py``). Nothing is asserted: this script measures.
 
@@ -14,8 +14,10 @@ prints how long a client takes to get each (metadata + bytes; the browser's draw
 from __future__ import annotations
 
 import argparse
+import socket
 import statistics
-import threading
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -48,44 +50,46 @@ def config(events: int, batch: int, hists: int, monitor: bool) -> dict[str, Any]
     return cfg
 
 
-def poll(stop: threading.Event, plan: Any) -> None:
-    """What an open page does: status every second, the histograms when they changed."""
-    import httpx
-
-    while not stop.is_set():
-        svc = plan.services["Monitor"]
-        server = getattr(svc, "server", None)
-        if server is None:
-            time.sleep(0.01)
+POLLER = """
+import sys, time, httpx
+url, version = sys.argv[1], -1
+with httpx.Client(timeout=5) as c:
+    while True:
+        try:
+            s = c.get(url + "api/status").json()
+        except httpx.HTTPError:
+            time.sleep(0.05)
             continue
-        with httpx.Client(timeout=5) as c:
-            version = -1
-            while not stop.is_set():
-                try:
-                    s = c.get(server.url + "api/status").json()
-                    if s["version"] != version:
-                        c.get(server.url + "api/histograms")
-                        version = s["version"]
-                except httpx.HTTPError:
-                    break
-                stop.wait(1.0)
-        return
+        if s["version"] != version:
+            c.get(url + "api/histograms")
+            version = s["version"]
+        time.sleep(1.0)
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def throughput(cfg: dict[str, Any], *, client: bool) -> tuple[float, float]:
     """``(events/s while processing, seconds outside processing)``: the job's own wall clock (begin_job to
-    end_job, the TimeReport's) and what the call took besides (start-up, the server's start and stop)."""
+    end_job, the TimeReport's) and what the call took besides (start-up, the server's start and stop). With
+    ``client``, another process (as a browser is) polls the page's JSON as an open page does: the status every
+    second, the histograms when they changed."""
+    poller = None
+    if client:
+        port = free_port()
+        cfg = {**cfg, "services": {"Monitor": {"address": f"127.0.0.1:{port}"}}}
+        poller = subprocess.Popen([sys.executable, "-c", POLLER, f"http://127.0.0.1:{port}/"])
     plan = hepreco.prepare(cfg, quiet=True)
-    stop = threading.Event()
-    t = threading.Thread(target=poll, args=(stop, plan), daemon=True) if client else None
-    if t is not None:
-        t.start()
     t0 = time.perf_counter()
     result = hepreco.execute(plan)
     wall = time.perf_counter() - t0
-    stop.set()
-    if t is not None:
-        t.join()
+    if poller is not None:
+        poller.kill()
+        poller.wait()
     processing = result.time_report.wall
     return result.events / processing, wall - processing
 

@@ -16,17 +16,21 @@ from typing import Any
 
 from hepreco.monitor.display import Display, render_display
 
-__all__ = ["MonitorState", "batch_products", "histogram_json"]
+__all__ = ["MonitorState", "batch_products", "histogram_json", "histogram_text"]
+
+
+def histogram_text(h: Any) -> str:
+    """``h`` (a ``hist.Hist``) as uhi's JSON schema (flow bins included), with its ``name`` and ``label``, as text."""
+    import uhi.io.json as uhi_json
+
+    text = json.dumps(h, default=uhi_json.default)
+    head = json.dumps({"name": getattr(h, "name", None), "label": getattr(h, "label", None)})
+    return head[:-1] + ", " + text[1:]
 
 
 def histogram_json(h: Any) -> dict[str, Any]:
-    """``h`` (a ``hist.Hist``) as uhi's JSON schema (flow bins included), with its name and label."""
-    import uhi.io.json as uhi_json
-
-    out: dict[str, Any] = json.loads(json.dumps(h, default=uhi_json.default))
-    out.pop("writer_info", None)
-    out["name"] = getattr(h, "name", None)
-    out["label"] = getattr(h, "label", None)
+    """``h`` as uhi's JSON schema (flow bins included), with its name and label."""
+    out: dict[str, Any] = json.loads(histogram_text(h))
     return out
 
 
@@ -184,15 +188,12 @@ class MonitorState:
             cached = self._hist_cache
         if cached is not None and cached[0] == version:
             return cached[1]
-        out = {
-            name: {
-                "h": histogram_json(h),
-                "ref": histogram_json(self.references[name]) if name in self.references else None,
-            }
-            for name, h in hists.items()
-        }
-        out_graphs = {name: g for name, g in self.graphs.items()}
-        body = json.dumps({"version": version, "events": events, "histograms": out, "graphs": out_graphs}).encode()
+        parts = []  # the uhi text of each histogram pasted in as it is: no parse and re-dump of every bin
+        for name, h in hists.items():
+            ref = histogram_text(self.references[name]) if name in self.references else "null"
+            parts.append(f'{json.dumps(name)}: {{"h": {histogram_text(h)}, "ref": {ref}}}')
+        head = json.dumps({"version": version, "events": events, "graphs": self.graphs})
+        body = (head[:-1] + ', "histograms": {' + ", ".join(parts) + "}}").encode()
         with self.lock:
             self._hist_cache = (version, body)
         return body

@@ -339,6 +339,53 @@ def test_monitor_files_compares_with_a_reference(tmp_path):
     assert body["graphs"]["results/mod/roc"]["y"] == [0.0, 0.7, 1.0]
 
 
+def test_monitor_files_shows_histograms_and_displays_of_a_jobs_files(tmp_path, monitor_job):
+    from hepreco.monitor.files import load_files
+
+    cfg = monitor_job(500)
+    cfg["modules"]["out"] = {"module": "RootOutput", "file": str(tmp_path / "events.root"), "keep": ["hits"]}
+    cfg["end_paths"]["save"] = ["out"]
+    cfg["services"]["Histograms"] = {"file": str(tmp_path / "hists.root")}
+    result = hepreco.run(cfg, quiet=True)
+    with client(load_files(tmp_path / "hists.root")) as c:
+        body = c.get("/api/histograms").json()
+    np.testing.assert_array_equal(
+        uhi_values(body["histograms"]["h_x/h_x"]["h"]), result.histograms["h_x"]["h_x"].values(flow=True)
+    )
+    with client(load_files(tmp_path / "events.root")) as c:
+        assert [d["name"] for d in c.get("/api/status").json()["displays"]] == ["toy.xy"]
+        d = c.get("/api/display/toy.xy").json()
+    assert d["event"] == [1, 0, 1] and len(d["panels"][0]["x"]) == 1 % 7 + 1
+
+
+@pytest.mark.slow
+def test_monitor_command_serves_a_file_until_ctrl_c(tmp_path):
+    import signal
+
+    import hist
+    import httpx
+
+    from hepreco.services.histograms import write_histograms
+
+    h = hist.Hist.new.Reg(5, 0, 1, name="x").Double()
+    h.fill([0.1, 0.2, 0.9])
+    write_histograms(tmp_path / "a.root", {"mod": {"h": h}})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hepreco", "monitor", str(tmp_path / "a.root"), "--ref", str(tmp_path / "a.root"),
+         "--address", "127.0.0.1:0"],
+        stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert proc.stderr is not None
+    line = proc.stderr.readline()
+    assert "monitor at http://127.0.0.1:" in line and "1 histogram" in line, line
+    url = line.split("monitor at ", 1)[1].split()[0]
+    status = httpx.get(url + "api/status", timeout=10).json()
+    assert status["mode"] == "compare" and status["histograms"] == [{"name": "mod/h", "dim": 1, "ref": True}]
+    proc.send_signal(signal.SIGINT)
+    _out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0 and "Traceback" not in err, err
+
+
 def test_monitor_files_missing_file_is_a_clear_error(tmp_path):
     from hepreco.monitor.files import load_files
 
