@@ -57,12 +57,12 @@ with httpx.Client(timeout=5) as c:
     while True:
         try:
             s = c.get(url + "api/status").json()
+            if s["version"] != version:
+                c.get(url + "api/histograms")
+                version = s["version"]
         except httpx.HTTPError:
             time.sleep(0.05)
             continue
-        if s["version"] != version:
-            c.get(url + "api/histograms")
-            version = s["version"]
         time.sleep(1.0)
 """
 

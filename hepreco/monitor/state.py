@@ -14,6 +14,8 @@ import threading
 import time
 from typing import Any
 
+import numpy as np
+
 from hepreco.monitor.display import Display, render_display
 
 __all__ = ["MonitorState", "batch_products", "histogram_json", "histogram_text"]
@@ -23,7 +25,10 @@ def histogram_text(h: Any) -> str:
     """``h`` (a ``hist.Hist``) as uhi's JSON schema (flow bins included), with its ``name`` and ``label``, as text."""
     import uhi.io.json as uhi_json
 
-    text = json.dumps(h, default=uhi_json.default)
+    try:
+        text = json.dumps(h, default=uhi_json.default, allow_nan=False)
+    except ValueError:  # NaN (a mean of nothing) or inf: null, which JSON has and browsers parse
+        text = json.dumps(json.loads(json.dumps(h, default=uhi_json.default), parse_constant=lambda _c: None))
     head = json.dumps({"name": getattr(h, "name", None), "label": getattr(h, "label", None)})
     return head[:-1] + ", " + text[1:]
 
@@ -83,7 +88,13 @@ class MonitorState:
         self.started = time.monotonic()
         self.ended: float | None = None
         self.progress: dict[str, Any] = {"events": 0, "total": None, "chunks": 0, "rows": {}, "running": 0}
-        self.reports: dict[str, Any] = {}
+        #: ``{name: bins}`` of the last snapshot of a running job (the bins of ``histograms[name]``, a copy kept
+        #: for its axes, are not the job's: see :meth:`histogram`); empty for files
+        self._views: dict[str, Any] = {}
+        self._shell_of: dict[str, int] = {}
+        self._shell_lock = threading.Lock()
+        self._reports_live: tuple[Any, Any] | None = None
+        self._reports_cache: tuple[int, dict[str, Any]] = (-1, {})
         self.summaries: dict[str, Any] = {}
         self.histograms: dict[str, Any] = {}
         #: ``{name: reference histogram}``: ``hepreco monitor NEW --ref REF``
@@ -126,25 +137,62 @@ class MonitorState:
             return
         self._last = time.monotonic()
         live = self.status.live()
-        hists: dict[str, Any] = {}
+        shells = dict(self.histograms)
+        views: dict[str, Any] = {}
         for label, hs in live["histograms"].items():
             for name, h in hs.items():
-                if not _is_internal(h):
-                    hists[f"{label}/{name}"] = h.copy()
+                if _is_internal(h):
+                    continue
+                key = f"{label}/{name}"
+                if key not in shells or self._shell_of.get(key) != id(h):
+                    shells[key] = h.copy()  # once per histogram: its axes and metadata (slow: ~0.5 ms)
+                    self._shell_of[key] = id(h)
+                views[key] = np.array(h.view(flow=True), copy=True)  # each snapshot: the bins only (~1 us)
         progress = {
             "events": int(live["events"]),
             "running": int(live.get("running", 0)),
             "rows": {k: dict(vars(v)) for k, v in live["rows"].items()},
         }
-        trig, times = live["trig"], live["times"]
-        reports = {"trig": trig.to_dict(), "trig_text": trig.format(), "time_text": times.format()}
         summaries = _clean(live.get("summaries") or {})
         with self.lock:
-            self.histograms = hists
+            self.histograms = shells
+            self._views = views
             self.progress.update(progress)
-            self.reports = reports
+            self._reports_live = (live["trig"], live["times"])
             self.summaries = summaries
             self.version += 1
+
+    def _reports(self, version: int) -> dict[str, Any]:
+        """The TrigReport and TimeReport as they stand (formatted on the server's thread, once per snapshot,
+        only when a page asks: the TimeReport's medians cost milliseconds)."""
+        cached = self._reports_cache
+        if cached[0] == version or self._reports_live is None:
+            return cached[1]
+        trig, times = self._reports_live
+        try:
+            out = {"trig": trig.to_dict(), "trig_text": trig.format(), "time_text": times.format()}
+        except RuntimeError:  # a module's first batch changed a table while it was read: the last ones
+            return cached[1]
+        self._reports_cache = (version, out)
+        return out
+
+    def histogram(self, name: str) -> Any:
+        """Histogram ``name`` as the last snapshot holds it (a ``hist.Hist``)."""
+        with self.lock:
+            shell, values = self.histograms[name], self._views.get(name)
+        if values is None:
+            return shell
+        with self._shell_lock:
+            out = shell.copy()
+        out.view(flow=True)[...] = values
+        return out
+
+    def _histogram_text(self, name: str, shell: Any, values: Any) -> str:
+        if values is None:
+            return histogram_text(shell)
+        with self._shell_lock:  # the shell holds the snapshot's bins only while it is written out
+            shell.view(flow=True)[...] = values
+            return histogram_text(shell)
 
     # --- the server's side ------------------------------------------------------------------------
     def status_json(self) -> dict[str, Any]:
@@ -153,9 +201,9 @@ class MonitorState:
             prog = dict(self.progress)
             version = self.version
             names = sorted(self.histograms)
-            reports = dict(self.reports)
             summaries = self.summaries
             shapes = {n: len(h.axes) for n, h in self.histograms.items()}
+        reports = self._reports(version)
         end = self.ended if self.ended is not None else time.monotonic()
         elapsed = max(end - self.started, 1e-9)
         events = prog.get("events", 0)
@@ -183,7 +231,7 @@ class MonitorState:
         """Every histogram (and its reference) as uhi JSON, ``{name: {"h": ..., "ref": ...}}``, cached per
         snapshot."""
         with self.lock:
-            version, hists = self.version, dict(self.histograms)
+            version, hists, views = self.version, dict(self.histograms), dict(self._views)
             events = self.progress.get("events", 0)
             cached = self._hist_cache
         if cached is not None and cached[0] == version:
@@ -191,16 +239,13 @@ class MonitorState:
         parts = []  # the uhi text of each histogram pasted in as it is: no parse and re-dump of every bin
         for name, h in hists.items():
             ref = histogram_text(self.references[name]) if name in self.references else "null"
-            parts.append(f'{json.dumps(name)}: {{"h": {histogram_text(h)}, "ref": {ref}}}')
+            text = self._histogram_text(name, h, views.get(name))
+            parts.append(f'{json.dumps(name)}: {{"h": {text}, "ref": {ref}}}')
         head = json.dumps({"version": version, "events": events, "graphs": self.graphs})
         body = (head[:-1] + ', "histograms": {' + ", ".join(parts) + "}}").encode()
         with self.lock:
             self._hist_cache = (version, body)
         return body
-
-    def histogram(self, name: str) -> Any:
-        with self.lock:
-            return self.histograms[name]
 
     def display_list(self) -> list[dict[str, Any]]:
         """The displays the page can show now (a display whose product is in the last batch, or a fixed one)."""
