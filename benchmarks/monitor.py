@@ -14,10 +14,12 @@ prints how long a client takes to get each (metadata + bytes; the browser's draw
 from __future__ import annotations
 
 import argparse
+import os
 import socket
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -94,6 +96,56 @@ def throughput(cfg: dict[str, Any], *, client: bool) -> tuple[float, float]:
     return result.events / processing, wall - processing
 
 
+def thread_cpu(name: str) -> float | None:
+    """CPU seconds the thread called ``name`` has used (Linux: /proc), or None."""
+    for t in threading.enumerate():
+        if t.name == name and t.native_id is not None:
+            try:
+                with open(f"/proc/self/task/{t.native_id}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                return None
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return None
+
+
+def cost_breakdown(cfg: dict[str, Any]) -> tuple[float, int, float, float | None]:
+    """One monitored job with a polling client: ``(job seconds, snapshots, seconds in snapshots on the job's
+    thread, CPU seconds of the server's thread)`` — what the monitor takes, whatever the machine's load."""
+    from hepreco.monitor import state as state_module
+
+    spent = [0.0, 0]
+    take = state_module.MonitorState.take
+
+    def timed_take(self: Any) -> None:
+        t0 = time.perf_counter()
+        take(self)
+        spent[0] += time.perf_counter() - t0
+        spent[1] += 1
+
+    port = free_port()
+    cfg = {**cfg, "services": {"Monitor": {"address": f"127.0.0.1:{port}"}}}
+    poller = subprocess.Popen([sys.executable, "-c", POLLER, f"http://127.0.0.1:{port}/"])
+    plan = hepreco.prepare(cfg, quiet=True)
+    svc = plan.services["Monitor"]
+    end = svc.watch_end
+    server_cpu: list[float | None] = []
+
+    def timed_end() -> None:
+        server_cpu.append(thread_cpu("hepreco-monitor"))
+        end()
+
+    svc.watch_end = timed_end
+    state_module.MonitorState.take = timed_take  # type: ignore[method-assign]
+    try:
+        result = hepreco.execute(plan)
+    finally:
+        state_module.MonitorState.take = take  # type: ignore[method-assign]
+        poller.kill()
+        poller.wait()
+    return result.time_report.wall, int(spent[1]), spent[0], server_cpu[0] if server_cpu else None
+
+
 def image_latency(shape: tuple[int, int], repeats: int = 5) -> list[float]:
     import httpx
 
@@ -146,6 +198,16 @@ def main() -> None:
             f"  {name:<15} {med:>12,.0f} events/s   ratio to plain {med / base:.3f}   "
             f"fixed cost (server start/stop) {1000 * fixed:+.0f} ms"
         )
+    wall, n, snap, server = cost_breakdown(watched)
+    print(
+        f"one monitored job with a client: {wall:.1f} s; {n} snapshots took {1000 * snap:.0f} ms on the job's thread "
+        f"({100 * snap / wall:.2f}%)"
+        + (
+            f"; the server's thread used {server:.2f} s of CPU ({100 * server / wall:.2f}%)"
+            if server is not None
+            else ""
+        )
+    )
     for shape in ((600, 3000), (128, 128)):
         ms = image_latency(shape)
         print(

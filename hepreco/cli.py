@@ -145,6 +145,7 @@ def cmd_run(ns: argparse.Namespace) -> int:
             parse_address(ns.monitor)
         except ValueError as err:
             raise ConfigError(f"--monitor: {err}") from None
+        _require_monitor_extra()
         ns.overrides.append("services.Monitor.address=" + json.dumps(str(ns.monitor)))
     plan = _prepare(ns, quiet=ns.quiet)
     plan.job.print_reports = bool(ns.reports)
@@ -153,6 +154,19 @@ def cmd_run(ns: argparse.Namespace) -> int:
     if not ns.quiet:
         print(f"hepreco: {result.events} events processed by '{result.process}'", file=sys.stderr)
     return EXIT_OK
+
+
+def _require_monitor_extra() -> None:
+    """``--monitor`` without Starlette, uvicorn or uhi: a config error naming the extra, before the job starts."""
+    import importlib.util
+
+    for name in ("starlette", "uvicorn", "uhi"):
+        try:
+            found = importlib.util.find_spec(name) is not None
+        except ImportError:
+            found = False
+        if not found:
+            raise ConfigError(f"--monitor needs {name} (Starlette, uvicorn, uhi): pip install 'hepreco[monitor]'")
 
 
 def _shortcut_overrides(ns: argparse.Namespace) -> list[str]:

@@ -95,6 +95,8 @@ class MonitorState:
         self._shell_lock = threading.Lock()
         self._reports_live: tuple[Any, Any] | None = None
         self._reports_cache: tuple[int, dict[str, Any]] = (-1, {})
+        self._reports_at = -math.inf
+        self._reports_cost = 0.0
         self.summaries: dict[str, Any] = {}
         self.histograms: dict[str, Any] = {}
         #: ``{name: reference histogram}``: ``hepreco monitor NEW --ref REF``
@@ -168,11 +170,18 @@ class MonitorState:
         cached = self._reports_cache
         if cached[0] == version or self._reports_live is None:
             return cached[1]
+        # the TimeReport's medians grow with the batches: format again only after 50 times what it took last
+        # (at most 2% of a core, however long the job), except for the final reports
+        now = time.monotonic()
+        if self.ended is None and cached[0] >= 0 and now - self._reports_at < 50 * self._reports_cost:
+            return cached[1]
         trig, times = self._reports_live
         try:
             out = {"trig": trig.to_dict(), "trig_text": trig.format(), "time_text": times.format()}
         except RuntimeError:  # a module's first batch changed a table while it was read: the last ones
             return cached[1]
+        self._reports_at = time.monotonic()
+        self._reports_cost = self._reports_at - now
         self._reports_cache = (version, out)
         return out
 

@@ -66,6 +66,24 @@ def test_bad_monitor_flag_says_the_form(tmp_path, monitor_job):
     assert "[HOST:]PORT" in proc.stderr and "Traceback" not in proc.stderr
 
 
+def test_without_the_extra_the_monitor_names_it(tmp_path, monitor_job):
+    cfg = tmp_path / "job.yaml"
+    cfg.write_text(json.dumps(monitor_job(10)))
+    block = (
+        "import importlib.abc, sys\n"
+        "class Block(importlib.abc.MetaPathFinder):\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] in ('starlette', 'uvicorn'):\n"
+        "            raise ModuleNotFoundError(name, name=name)\n"
+        "sys.meta_path.insert(0, Block())\n"
+        "from hepreco.cli import main\n"
+        f"sys.exit(main(['run', {str(cfg)!r}, '--monitor', '0']))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", block], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "pip install 'hepreco[monitor]'" in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
 def test_port_in_use_names_the_port():
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
