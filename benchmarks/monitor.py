@@ -1,7 +1,7 @@
 """What the live monitor costs a job, and how fast its images reach a client.
 
 Runs the same job (``examples/minimal.yaml``: toy tracks, a filter, two HistFill histograms, plus ``--hists``
-extra histograms) with and without the Monitor service, alternating, in this process, and prints the
+extra histograms) with and without the Monitor service, in a random order each round, in this process, and prints the
 throughput of each and their ratio (monitored / plain; 1.00 = free), once with nobody watching and once with a
 client process polling the page's JSON every second as the page does. Then serves a 600x3000 and a 128x128 image and
 prints how long a client takes to get each (metadata + bytes; the browser's drawing is measured by
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import random
 import socket
 import statistics
 import subprocess
@@ -183,10 +184,12 @@ def main() -> None:
     throughput(plain, client=False)  # warm-up: imports, allocator
     throughput(watched, client=False)
     runs: dict[str, list[tuple[float, float]]] = {"plain": [], "monitor": [], "monitor+client": []}
-    for _ in range(args.rounds):  # alternating, so that the machine's load hits all three alike
-        runs["plain"].append(throughput(plain, client=False))
-        runs["monitor"].append(throughput(watched, client=False))
-        runs["monitor+client"].append(throughput(watched, client=True))
+    rng = random.Random(0)
+    for _ in range(args.rounds):  # in a random order each round, so that the machine's load hits all alike
+        order = list(runs)
+        rng.shuffle(order)
+        for name in order:
+            runs[name].append(throughput(plain if name == "plain" else watched, client=name == "monitor+client"))
     base = statistics.median(r for r, _ in runs["plain"])
     base_fixed = statistics.median(f for _, f in runs["plain"])
     n_hists = 2 + args.hists
@@ -194,8 +197,9 @@ def main() -> None:
     for name, values in runs.items():
         med = statistics.median(r for r, _ in values)
         fixed = statistics.median(f for _, f in values) - base_fixed
+        lo, hi = min(r for r, _ in values), max(r for r, _ in values)
         print(
-            f"  {name:<15} {med:>12,.0f} events/s   ratio to plain {med / base:.3f}   "
+            f"  {name:<15} {med:>12,.0f} events/s (runs {lo:,.0f}..{hi:,.0f})   ratio to plain {med / base:.3f}   "
             f"fixed cost (server start/stop) {1000 * fixed:+.0f} ms"
         )
     wall, n, snap, server = cost_breakdown(watched)

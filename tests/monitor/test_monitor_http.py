@@ -55,6 +55,7 @@ def test_parse_address_forms_and_errors():
             parse_address(bad)
 
 
+@pytest.mark.slow  # spawns processes
 def test_bad_monitor_flag_says_the_form(tmp_path, monitor_job):
     cfg = tmp_path / "job.yaml"
     cfg.write_text(json.dumps(monitor_job(10)))
@@ -66,6 +67,7 @@ def test_bad_monitor_flag_says_the_form(tmp_path, monitor_job):
     assert "[HOST:]PORT" in proc.stderr and "Traceback" not in proc.stderr
 
 
+@pytest.mark.slow  # spawns processes
 def test_without_the_extra_the_monitor_names_it(tmp_path, monitor_job):
     cfg = tmp_path / "job.yaml"
     cfg.write_text(json.dumps(monitor_job(10)))
@@ -143,6 +145,7 @@ def test_snapshots_follow_the_job_while_it_runs(monitor_job):
         np.testing.assert_array_equal(values, expected)
 
 
+@pytest.mark.slow  # spawns processes
 def test_processes_job_shows_merged_histograms_as_chunks_arrive(monitor_job):
     cfg = monitor_job(1200, monitor={"interval": 0.0}, executor={"kind": "processes", "workers": 2, "chunk_size": 200})
     plan = hepreco.prepare(cfg, quiet=True)
@@ -412,6 +415,7 @@ def test_monitor_files_missing_file_is_a_clear_error(tmp_path):
 
 
 # --- cheap to import --------------------------------------------------------------------------------
+@pytest.mark.slow  # spawns processes
 def test_importing_hepreco_and_help_load_no_web_server():
     code = (
         "import sys, hepreco\n"
