@@ -56,6 +56,7 @@ def config(events: int, batch: int, hists: int, monitor: bool) -> dict[str, Any]
 POLLER = """
 import sys, time, httpx
 url, version = sys.argv[1], -1
+print("ready", flush=True)
 with httpx.Client(timeout=5) as c:
     while True:
         try:
@@ -76,6 +77,17 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def start_poller(port: int) -> subprocess.Popen[str]:
+    """The client process, started (Python and httpx imported) before the job starts: its start-up is not the
+    monitor's cost."""
+    poller = subprocess.Popen(
+        [sys.executable, "-c", POLLER, f"http://127.0.0.1:{port}/"], stdout=subprocess.PIPE, text=True
+    )
+    assert poller.stdout is not None
+    poller.stdout.readline()
+    return poller
+
+
 def throughput(cfg: dict[str, Any], *, client: bool) -> tuple[float, float]:
     """``(events/s while processing, seconds outside processing)``: the job's own wall clock (begin_job to
     end_job, the TimeReport's) and what the call took besides (start-up, the server's start and stop). With
@@ -85,7 +97,7 @@ def throughput(cfg: dict[str, Any], *, client: bool) -> tuple[float, float]:
     if client:
         port = free_port()
         cfg = {**cfg, "services": {"Monitor": {"address": f"127.0.0.1:{port}"}}}
-        poller = subprocess.Popen([sys.executable, "-c", POLLER, f"http://127.0.0.1:{port}/"])
+        poller = start_poller(port)
     plan = hepreco.prepare(cfg, quiet=True)
     t0 = time.perf_counter()
     result = hepreco.execute(plan)
@@ -126,7 +138,7 @@ def cost_breakdown(cfg: dict[str, Any]) -> tuple[float, int, float, float | None
 
     port = free_port()
     cfg = {**cfg, "services": {"Monitor": {"address": f"127.0.0.1:{port}"}}}
-    poller = subprocess.Popen([sys.executable, "-c", POLLER, f"http://127.0.0.1:{port}/"])
+    poller = start_poller(port)
     plan = hepreco.prepare(cfg, quiet=True)
     svc = plan.services["Monitor"]
     end = svc.watch_end
