@@ -88,9 +88,11 @@ def start_poller(port: int) -> subprocess.Popen[str]:
     return poller
 
 
-def throughput(cfg: dict[str, Any], *, client: bool) -> tuple[float, float]:
-    """``(events/s while processing, seconds outside processing)``: the job's own wall clock (begin_job to
-    end_job, the TimeReport's) and what the call took besides (start-up, the server's start and stop). With
+def throughput(cfg: dict[str, Any], *, client: bool) -> tuple[float, float, float]:
+    """``(events/s while processing, seconds outside processing, events per CPU second)``: the job's own wall
+    clock (begin_job to end_job, the TimeReport's), what the call took besides (start-up, the server's start and
+    stop), and the events per second of CPU this process used in all (every thread: the server's too; less
+    sensitive to other jobs on the machine than the wall clock). With
     ``client``, another process (as a browser is) polls the page's JSON as an open page does: the status every
     second, the histograms when they changed."""
     poller = None
@@ -99,14 +101,14 @@ def throughput(cfg: dict[str, Any], *, client: bool) -> tuple[float, float]:
         cfg = {**cfg, "services": {"Monitor": {"address": f"127.0.0.1:{port}"}}}
         poller = start_poller(port)
     plan = hepreco.prepare(cfg, quiet=True)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     result = hepreco.execute(plan)
-    wall = time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     if poller is not None:
         poller.kill()
         poller.wait()
     processing = result.time_report.wall
-    return result.events / processing, wall - processing
+    return result.events / processing, wall - processing, result.events / cpu
 
 
 def thread_cpu(name: str) -> float | None:
@@ -195,24 +197,26 @@ def main() -> None:
     watched = config(args.events, args.batch, args.hists, monitor=True)
     throughput(plain, client=False)  # warm-up: imports, allocator
     throughput(watched, client=False)
-    runs: dict[str, list[tuple[float, float]]] = {"plain": [], "monitor": [], "monitor+client": []}
+    runs: dict[str, list[tuple[float, float, float]]] = {"plain": [], "monitor": [], "monitor+client": []}
     rng = random.Random(0)
     for _ in range(args.rounds):  # in a random order each round, so that the machine's load hits all alike
         order = list(runs)
         rng.shuffle(order)
         for name in order:
             runs[name].append(throughput(plain if name == "plain" else watched, client=name == "monitor+client"))
-    base = statistics.median(r for r, _ in runs["plain"])
-    base_fixed = statistics.median(f for _, f in runs["plain"])
+    base = statistics.median(r for r, _, _ in runs["plain"])
+    base_fixed = statistics.median(f for _, f, _ in runs["plain"])
+    base_cpu = statistics.median(c for _, _, c in runs["plain"])
     n_hists = 2 + args.hists
     print(f"job: {args.events} events, batches of {args.batch}, {n_hists} histograms, {args.rounds} rounds (median)")
     for name, values in runs.items():
-        med = statistics.median(r for r, _ in values)
-        fixed = statistics.median(f for _, f in values) - base_fixed
-        lo, hi = min(r for r, _ in values), max(r for r, _ in values)
+        med = statistics.median(r for r, _, _ in values)
+        fixed = statistics.median(f for _, f, _ in values) - base_fixed
+        cpu = statistics.median(c for _, _, c in values)
+        lo, hi = min(r for r, _, _ in values), max(r for r, _, _ in values)
         print(
-            f"  {name:<15} {med:>12,.0f} events/s (runs {lo:,.0f}..{hi:,.0f})   ratio to plain {med / base:.3f}   "
-            f"fixed cost (server start/stop) {1000 * fixed:+.0f} ms"
+            f"  {name:<15} {med:>10,.0f} events/s (runs {lo:,.0f}..{hi:,.0f}), ratio to plain {med / base:.3f}; "
+            f"per CPU second {cpu:,.0f}, ratio {cpu / base_cpu:.3f}; fixed cost (server start/stop) {1000 * fixed:+.0f} ms"
         )
     wall, n, snap, server = cost_breakdown(watched)
     print(

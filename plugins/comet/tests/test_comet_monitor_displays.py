@@ -30,10 +30,9 @@ def test_xy_view_of_a_hits_product():
     from hepreco.plugins import get_registry
 
     display = get_registry().displays["comet.xy"][0]
-    wire = np.array([[0, 5, 100], [7]], dtype=object)
     hits = ak.Array(
         [
-            [{"wire": w, "z": 0.0, "edep": 1e-6 * (k + 1), "is_signal": k == 0} for k, w in enumerate(wire[0])],
+            [{"wire": w, "z": 0.0, "edep": 1e-6 * (k + 1), "is_signal": k == 0} for k, w in enumerate((0, 5, 100))],
             [{"wire": 7, "z": 10.0, "edep": 2e-6, "is_signal": False}],
         ]
     )
