@@ -145,9 +145,27 @@ def test_snapshots_follow_the_job_while_it_runs(monitor_job):
         np.testing.assert_array_equal(values, expected)
 
 
+@pytest.fixture(scope="module")
+def dask_scheduler() -> Any:
+    """A LocalCluster of 2 single-threaded worker processes for the Dask case."""
+    import logging
+
+    distributed = pytest.importorskip("distributed")
+    cluster = distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=logging.ERROR
+    )
+    yield cluster.scheduler_address
+    cluster.close()
+
+
 @pytest.mark.slow  # spawns processes
-def test_processes_job_shows_merged_histograms_as_chunks_arrive(monitor_job):
-    cfg = monitor_job(1200, monitor={"interval": 0.0}, executor={"kind": "processes", "workers": 2, "chunk_size": 200})
+@pytest.mark.parametrize("kind", ["processes", "dask"])
+def test_pool_job_shows_merged_histograms_as_chunks_arrive(monitor_job, request, kind):
+    executor: dict[str, Any] = {"kind": kind, "workers": 2, "chunk_size": 200}
+    if kind == "dask":
+        executor["scheduler"] = request.getfixturevalue("dask_scheduler")
+        del executor["workers"]
+    cfg = monitor_job(1200, monitor={"interval": 0.0}, executor=executor)
     plan = hepreco.prepare(cfg, quiet=True)
     svc = plan.services["Monitor"]
     seen: list[tuple[int, int, float]] = []
