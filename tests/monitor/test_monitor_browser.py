@@ -187,3 +187,29 @@ def test_page_stays_responsive_with_500_histograms(browser):
         print(f"\nfilter 500 histograms: {1000 * (time.monotonic() - t0):.0f} ms")
     finally:
         server.stop()
+
+
+def test_file_comparison_page(browser, tmp_path):
+    """``hepreco monitor NEW --ref REF``: each histogram over its reference, with the ratio new / reference."""
+    import hist
+
+    from hepreco.monitor.files import load_files
+    from hepreco.services.histograms import write_histograms
+
+    def h(scale: float) -> Any:
+        out = hist.Hist.new.Reg(10, 0, 1, name="x", label="x").Weight()
+        out.fill(np.linspace(0.05, 0.95, 10), weight=scale)
+        return out
+
+    write_histograms(tmp_path / "new.root", {"mod": {"h": h(2.0)}})
+    write_histograms(tmp_path / "ref.root", {"mod": {"h": h(1.0)}})
+    server = MonitorServer(load_files(tmp_path / "new.root", tmp_path / "ref.root"), "127.0.0.1:0")
+    server.start()
+    try:
+        browser.get(server.url)
+        ratios = wait_for(browser, "return window.hepreco.ratios['mod/h']")
+        assert ratios == [2.0] * 10
+        assert wait_for(browser, "return window.hepreco.shown['mod/h']") == [2.0] * 10
+        assert "new.root vs ref.root" in browser.find_element("id", "title").text
+    finally:
+        server.stop()
