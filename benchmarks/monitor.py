@@ -146,9 +146,9 @@ def cost_breakdown(cfg: dict[str, Any]) -> tuple[float, int, float, float | None
     end = svc.watch_end
     server_cpu: list[float | None] = []
 
-    def timed_end() -> None:
+    def timed_end(ok: bool) -> None:
         server_cpu.append(thread_cpu("hepreco-monitor"))
-        end()
+        end(ok)
 
     svc.watch_end = timed_end
     state_module.MonitorState.take = timed_take  # type: ignore[method-assign]

@@ -84,9 +84,9 @@ class Service:
         the modules put; read-only), or after every chunk merged (``batch`` None) of a job run by chunks.
         Keep it cheap: it runs between batches."""
 
-    def watch_end(self) -> None:
-        """Called (only when overridden) once the job ended, after ``end_job``, well or not (also after
-        Ctrl-C): release what :meth:`watch_start` started."""
+    def watch_end(self, ok: bool) -> None:
+        """Called (only when overridden) once the job ended, after ``end_job`` and the reports when it ended well
+        (``ok``), or after a failure or Ctrl-C (not ``ok``): release what :meth:`watch_start` started."""
 
     def report(self) -> dict[str, Any] | None:
         """A JSON-able summary for ``--report`` and ``hepreco.run``; None for nothing."""

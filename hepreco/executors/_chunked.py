@@ -445,7 +445,7 @@ def run_chunked(executor: Executor, backend: Backend, plan: JobPlan, *, report: 
             backend.close(cancel=True)
             started = False
         job.abort()
-        watchers.end()
+        watchers.end(ok=False)
         raise
     finally:
         if started:
@@ -456,8 +456,11 @@ def run_chunked(executor: Executor, backend: Backend, plan: JobPlan, *, report: 
     times.wall = time.perf_counter() - t_start
     rep.client_seconds = {**clock, "wall": times.wall}
     try:
-        return finish_job(
+        result = finish_job(
             plan, events=acc.events, trig=acc.trig, times=times, outputs=outputs, executor=rep, report=report
         )
-    finally:
-        watchers.end()
+    except BaseException:
+        watchers.end(ok=False)
+        raise
+    watchers.end(ok=True)
+    return result

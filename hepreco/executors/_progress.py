@@ -65,13 +65,13 @@ class Watchers:
         for fn in self._progress:
             fn(batch)
 
-    def end(self) -> None:
+    def end(self, *, ok: bool) -> None:
         if not self.started:
             return
         self.started = False
         for fn in self._end:
             try:
-                fn()
+                fn(ok)
             except Exception:  # a watcher's cleanup never hides the job's own outcome
                 import logging
 

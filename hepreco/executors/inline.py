@@ -127,16 +127,19 @@ def run_inline(plan: JobPlan, *, report: str | Path | None = None, chunk_size: i
     except BaseException:
         progress.close()
         loop.abort()
-        watchers.end()
+        watchers.end(ok=False)
         raise
     sched = loop.schedule
     try:
-        return finish_job(
+        result = finish_job(
             plan, events=loop.events, trig=sched.trig, times=sched.times, outputs=outputs, executor=exec_report,
             report=report,
         )  # fmt: skip
-    finally:
-        watchers.end()
+    except BaseException:
+        watchers.end(ok=False)
+        raise
+    watchers.end(ok=True)
+    return result
 
 
 def _events_text(total: int | None) -> str:

@@ -24,7 +24,7 @@ class Monitor(Service):
     The page's URL is printed when the job starts. Bound to localhost (the default) only this machine can
     connect; bound to another address the URL carries a random token that every request must give. The job's
     thread only copies its histograms and reports at most every ``interval`` seconds; the server runs in a
-    background thread and stops when the job ends (after ``linger`` seconds), well or not.
+    background thread and stops when the job ends, well (after ``linger`` seconds) or not.
     Needs ``pip install 'hepreco[monitor]'`` (Starlette and uvicorn).
     """
 
@@ -34,7 +34,7 @@ class Monitor(Service):
         interval: float = Field(0.5, ge=0)
         """The fewest seconds between two snapshots of the job's histograms and reports (0: at every batch or chunk)."""
         linger: float = Field(0.0, ge=0)
-        """Seconds to keep serving the final page after the job ended."""
+        """Seconds to keep serving the final page after the job ended well (Ctrl-C stops it early)."""
         token: str | None = None
         """The token the URL must carry (default: none on localhost, a random one on any other address)."""
 
@@ -74,13 +74,15 @@ class Monitor(Service):
     def watch_progress(self, batch: Any) -> None:
         self.state.tick(batch)
 
-    def watch_end(self) -> None:
+    def watch_end(self, ok: bool) -> None:
         if self.state is not None:
             self.state.end()
         if self.server is not None:
             try:
-                if self.config.linger > 0:
+                if ok and self.config.linger > 0:
                     time.sleep(self.config.linger)
+            except KeyboardInterrupt:  # Ctrl-C (or SIGTERM) while the final page is served: the job is done
+                pass
             finally:
                 self.server.stop()
                 self.server = None
