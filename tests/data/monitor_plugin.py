@@ -42,6 +42,21 @@ class Throttle(hepreco.Analyzer):
         time.sleep(self.config.seconds)
 
 
+class FailAt(hepreco.Analyzer):
+    """Raises at batch ``batch`` (a job that fails while it runs)."""
+
+    class Config(hepreco.Analyzer.Config):
+        batch: int = 3
+
+    def begin_job(self) -> None:
+        self.seen = 0
+
+    def analyze(self, events: hepreco.Events) -> None:
+        self.seen += 1
+        if self.seen >= self.config.batch:
+            raise RuntimeError("FailAt: this batch fails")
+
+
 def render_xy(hits: Any) -> dict[str, Any]:
     return {
         "kind": "scatter",
@@ -52,7 +67,7 @@ def render_xy(hits: Any) -> dict[str, Any]:
 
 @hepreco.hookimpl
 def hepreco_modules() -> list[type]:
-    return [ToyHits, Throttle]
+    return [ToyHits, Throttle, FailAt]
 
 
 @hepreco.hookimpl

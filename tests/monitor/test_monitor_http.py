@@ -196,6 +196,28 @@ def test_pool_job_shows_merged_histograms_as_chunks_arrive(monitor_job, request,
     assert status["progress"]["running"] == 0
 
 
+@pytest.mark.parametrize("fails", [False, True])
+def test_linger_only_after_a_job_that_ended_well(monitor_job, monkeypatch, fails):
+    import hepreco.monitor.service as service
+
+    slept: list[float] = []
+    monkeypatch.setattr(service.time, "sleep", slept.append)
+    cfg = monitor_job(1000, monitor={"linger": 7.0})
+    if fails:
+        cfg["modules"]["boom"] = {"module": "FailAt", "batch": 3}
+        cfg["end_paths"]["e"].append("boom")
+    plan = hepreco.prepare(cfg, quiet=True)
+    if fails:
+        with pytest.raises(hepreco.ModuleError, match="FailAt"):
+            hepreco.execute(plan)
+    else:
+        hepreco.execute(plan)
+    assert [s for s in slept if s > 0] == ([] if fails else [7.0])  # the throttle sleeps 0 s
+    assert not monitor_threads() and plan.services["Monitor"].server is None
+    status = plan.services["Monitor"].state.status_json()
+    assert status["finished"] and status["progress"]["events"] == (200 if fails else 1000)
+
+
 def test_event_display_of_the_last_batch(monitor_job):
     plan = hepreco.prepare(monitor_job(300, monitor={}), quiet=True)
     hepreco.execute(plan)
