@@ -38,6 +38,7 @@ def hepreco_services() -> list[str]:
         "hepreco.services.histograms:Histograms",
         "hepreco.services.device:Device",
         "hepreco.services.progress:Progress",
+        "hepreco.monitor.service:Monitor",
     ]
 
 
@@ -99,6 +100,12 @@ def hepreco_commands() -> list[Command]:
             "list the trees, branches, types, entries, products and provenance of ROOT or Parquet files",
             run="hepreco.io.cli:cmd_dump",
             arguments="hepreco.io.cli:dump_args",
+        ),
+        Command(
+            "monitor",
+            "serve the live-monitoring page for finished files: histograms, graphs, displays; --ref compares two",
+            run="hepreco.monitor.files:cmd_monitor",
+            arguments="hepreco.monitor.files:monitor_args",
         ),
         Command(
             "provenance",

@@ -118,6 +118,13 @@ def run_args(p: argparse.ArgumentParser) -> None:
         help="go on past bad input (sets source.skip_bad_files): input files that cannot be read, or for generated "
         "events a chunk that still fails after its retries; what was skipped is listed at the end",
     )
+    p.add_argument(
+        "--monitor",
+        metavar="[HOST:]PORT",
+        help="serve a live web page of the job (progress, reports, histograms, event displays) while it runs; "
+        "HOST defaults to 127.0.0.1 (this machine only); another host gets a token in the printed URL; "
+        "needs hepreco[monitor] (sets services.Monitor.address)",
+    )
     executor_args(p)
 
 
@@ -131,6 +138,15 @@ def cmd_run(ns: argparse.Namespace) -> int:
         ns.progress, ns.reports = False, False
     if ns.progress is not None:
         ns.overrides.append(f"services.Progress.enabled={'true' if ns.progress else 'false'}")
+    if ns.monitor is not None:
+        from hepreco.monitor.server import parse_address
+
+        try:
+            parse_address(ns.monitor)
+        except ValueError as err:
+            raise ConfigError(f"--monitor: {err}") from None
+        _require_monitor_extra()
+        ns.overrides.append("services.Monitor.address=" + json.dumps(str(ns.monitor)))
     plan = _prepare(ns, quiet=ns.quiet)
     plan.job.print_reports = bool(ns.reports)
     plan.job.no_clobber = bool(ns.no_clobber)
@@ -138,6 +154,19 @@ def cmd_run(ns: argparse.Namespace) -> int:
     if not ns.quiet:
         print(f"hepreco: {result.events} events processed by '{result.process}'", file=sys.stderr)
     return EXIT_OK
+
+
+def _require_monitor_extra() -> None:
+    """``--monitor`` without Starlette, uvicorn or uhi: a config error naming the extra, before the job starts."""
+    import importlib.util
+
+    for name in ("starlette", "uvicorn", "uhi"):
+        try:
+            found = importlib.util.find_spec(name) is not None
+        except ImportError:
+            found = False
+        if not found:
+            raise ConfigError(f"--monitor needs {name} (Starlette, uvicorn, uhi): pip install 'hepreco[monitor]'")
 
 
 def _shortcut_overrides(ns: argparse.Namespace) -> list[str]:

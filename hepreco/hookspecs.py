@@ -79,3 +79,12 @@ def hepreco_executors() -> list[Any]:
     fields its dataclass has (``workers``, ``chunk_size``, ``retries``, ``journal``, ``merge``, ``workdir``...).
     A pool of workers needs only a :class:`hepreco.executors.Backend` and :func:`hepreco.executors.run_chunked`
     (see the README's "A new executor")."""
+
+
+@hookspec
+def hepreco_displays() -> list[Any]:
+    """Event displays this plugin adds to the Monitor's page (``hepreco run --monitor``, ``hepreco monitor``),
+    as :class:`hepreco.monitor.Display` objects: a name, a title, the product drawn (by its record fields or
+    its name) and the render function, given as ``"package.module:function"`` so that this hook imports
+    nothing heavy (``hepreco.monitor.display`` itself imports only the standard library). The page knows no
+    detector: it draws what the render function returns (points in panels, or an image)."""

@@ -169,6 +169,8 @@ class Registry:
         self.commands: dict[str, tuple[Any, str]] = {}
         #: the executors (``hepreco_executors``): kind -> (class or "package.module:Class", plugin)
         self.executors: dict[str, tuple[Any, str]] = {}
+        #: the event displays (``hepreco_displays``): name -> (hepreco.monitor.Display, plugin)
+        self.displays: dict[str, tuple[Any, str]] = {}
         self._objects: dict[int, str] = {}
 
     # --- models and checkpoints, collected on first use -------------------------------------------
@@ -447,6 +449,15 @@ class Registry:
                 owner = self.executors[kind][1]
                 raise PluginError(f"plugin '{info.name}' adds executor '{kind}', already added by plugin '{owner}'")
             self.executors[kind] = (ex, info.name)
+        for disp in self._call(obj, "hepreco_displays", info) or []:
+            name = getattr(disp, "name", None)
+            if not isinstance(name, str) or not hasattr(disp, "render"):
+                msg = f"plugin '{info.name}' hook hepreco_displays() returned {disp!r}, not a hepreco.monitor.Display"
+                raise PluginError(msg)
+            if name in self.displays and self.displays[name][1] != info.name:
+                owner = self.displays[name][1]
+                raise PluginError(f"plugin '{info.name}' adds display '{name}', already added by plugin '{owner}'")
+            self.displays[name] = (disp, info.name)
         self._pending_models.append((obj, info))
 
     def executor_class(self, kind: str) -> Any:

@@ -35,7 +35,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hepreco.core.events import EventIDs
+from hepreco.core.events import EventIDs, ProductStore
 from hepreco.core.job import JobResult
 from hepreco.core.module import Chunk, Module, SourceBatch
 from hepreco.core.reports import ExecutorCounts, ExecutorReport, TimeReport, TrigReport
@@ -112,6 +112,7 @@ class JobLoop:
         schedule: the Schedule whose TrigReport and TimeReport count the events run so far.
         events: events processed so far.
         begun: the source and modules whose ``begin_job`` ran, in order.
+        store: the products of the last batch processed (the source's and the modules'), or None.
     """
 
     def __init__(self, plan: JobPlan, *, outputs: bool = True) -> None:
@@ -119,6 +120,7 @@ class JobLoop:
         self.schedule = Schedule(plan)
         self.events = 0
         self.begun: list[Module] = []
+        self.store: ProductStore | None = None
         self._outputs = outputs
 
     def modules(self) -> list[Module]:
@@ -151,7 +153,7 @@ class JobLoop:
                 if done:
                     batch = truncate(batch, limit - self.events)  # type: ignore[operator]
                 if len(batch.ids):
-                    sched.process(batch)
+                    self.store = sched.process(batch)[0]
                     self.events += len(batch.ids)
                     yield batch
                 if done:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -12,7 +13,27 @@ from hepreco.errors import did_you_mean
 if TYPE_CHECKING:
     from hepreco.core.job import JobContext
 
-__all__ = ["Service", "Services"]
+__all__ = ["JobStatus", "Service", "Services"]
+
+
+@dataclass
+class JobStatus:
+    """What a job shows of itself while it runs, given to :meth:`Service.watch_start` by the executor.
+
+    Attributes:
+        executor: the executor (``inline``, ``processes (2 workers)``...).
+        total: the events the job will process (None: not known in advance).
+        chunks: the job's chunks.
+        live: returns the job's live objects now (no copies; read them on the job's thread):
+            ``events`` (int), ``trig`` (TrigReport), ``times`` (TimeReport), ``histograms``
+            (``{label: {name: hist}}``, merged over the chunks done), ``rows`` (``{executor: ExecutorCounts}``),
+            ``running`` (chunks in flight), ``summaries`` (the modules' summary figures).
+    """
+
+    executor: str
+    total: int | None
+    chunks: int
+    live: Callable[[], dict[str, Any]]
 
 
 class Service:
@@ -52,6 +73,20 @@ class Service:
 
     def post_module(self, label: str, n_events: int, seconds: float) -> None:
         """Called after each module call (only when overridden)."""
+
+    def watch_start(self, status: JobStatus) -> None:
+        """Called (only when overridden) in the process that started the job, never on a worker, when the
+        executor starts processing events; ``status`` gives the live state at :meth:`watch_progress`."""
+
+    def watch_progress(self, batch: Any) -> None:
+        """Called (only when overridden) on the job's thread after every batch of a job run in this process
+        (``batch``: the :class:`~hepreco.core.events.ProductStore` of the batch, every product the source and
+        the modules put; read-only), or after every chunk merged (``batch`` None) of a job run by chunks.
+        Keep it cheap: it runs between batches."""
+
+    def watch_end(self, ok: bool) -> None:
+        """Called (only when overridden) once the job ended, after ``end_job`` and the reports when it ended well
+        (``ok``), or after a failure or Ctrl-C (not ``ok``): release what :meth:`watch_start` started."""
 
     def report(self) -> dict[str, Any] | None:
         """A JSON-able summary for ``--report`` and ``hepreco.run``; None for nothing."""

@@ -23,10 +23,11 @@ from hepreco.core.chunks import plan_chunks, skip_covers, split_for_workers
 from hepreco.core.loop import announce, call_services, finish_job
 from hepreco.core.module import Chunk
 from hepreco.core.reports import ExecutorReport
+from hepreco.core.service import JobStatus
 from hepreco.errors import ConfigError, ModuleError
 from hepreco.executors._journal import Journal, plugin_code
 from hepreco.executors._merge import JobAccumulator, combine_summaries, load_merged_histograms, merge_outputs
-from hepreco.executors._progress import ChunkProgress
+from hepreco.executors._progress import ChunkProgress, Watchers
 from hepreco.executors._worker import ChunkError, ChunkResult, ChunkTask
 from hepreco.executors.base import Executor
 
@@ -187,6 +188,7 @@ def _run_pending(
     rep: ExecutorReport,
     progress: ChunkProgress,
     clock: dict[str, float],
+    watchers: Watchers,
 ) -> list[dict[str, Any]]:
     """Run the ``pending`` chunks on ``backend`` (retrying, skipping), merge them into ``acc``; returns
     what each worker's ``end_job`` left (its summaries)."""
@@ -210,8 +212,10 @@ def _run_pending(
                 journal.forget(i)
             task = ChunkTask(job.job_id, job.config, executor.name, i, chunks[i], str(part_dir), attempts[i])
             inflight[backend.submit(task)] = i
+            progress.running = len(inflight)
         for fut in sorted(backend.wait(list(inflight)), key=inflight.__getitem__):
             i = inflight.pop(fut)
+            progress.running = len(inflight)
             try:
                 res = backend.result(fut)
             except LostWorker as err:
@@ -231,6 +235,7 @@ def _run_pending(
                 row.chunks += 1
                 row.events += res.events
                 progress.update(res.events)
+                watchers.progress(None)
                 log.info("%s done on %s: %d events", _chunk_where(i, chunks[i]), executor.label, res.events)
                 continue
             failure = res.error
@@ -256,6 +261,7 @@ def _run_pending(
                 progress.update(0)
                 continue
             row.failed += 1
+            watchers.progress(None)
             # a job whose every chunk would be skipped fails, as one with no readable input file does
             note = "; every chunk failed" if covered else ""
             raise _chunk_exception(failure, i, c, attempts[i], note)
@@ -323,6 +329,7 @@ def run_chunked(executor: Executor, backend: Backend, plan: JobPlan, *, report: 
     journal: Journal | None = None
     own_workdir: Path | None = None
     progress: ChunkProgress | None = None
+    watchers = Watchers(plan)
     started = False
     try:
         src = plan.source
@@ -368,6 +375,15 @@ def run_chunked(executor: Executor, backend: Backend, plan: JobPlan, *, report: 
         from hepreco.core.schedule import Schedule
 
         acc = JobAccumulator(trig=Schedule(plan).trig)  # every path listed, even with no event
+        shown = progress
+
+        def live() -> dict[str, Any]:
+            return {
+                "events": acc.events, "trig": acc.trig, "times": acc.times, "histograms": acc.histograms,
+                "rows": rep.rows, "running": shown.running, "summaries": job.summaries,
+            }  # fmt: skip
+
+        watchers.start(JobStatus(executor.label, total, len(chunks), live))
         t0 = time.perf_counter()
         done = journal.load() if journal is not None else {}
         clock["journal"] += time.perf_counter() - t0
@@ -384,7 +400,9 @@ def run_chunked(executor: Executor, backend: Backend, plan: JobPlan, *, report: 
         ends: list[dict[str, Any]] = []
         if pending:
             started = True
-            ends = _run_pending(executor, backend, plan, chunks, pending, workdir, journal, acc, rep, progress, clock)
+            ends = _run_pending(
+                executor, backend, plan, chunks, pending, workdir, journal, acc, rep, progress, clock, watchers
+            )
         for end in ends:  # a module's end_job failed on a worker: the job fails, as it would inline
             for e in end.get("errors", []):
                 err = ChunkError(**e)
@@ -427,6 +445,7 @@ def run_chunked(executor: Executor, backend: Backend, plan: JobPlan, *, report: 
             backend.close(cancel=True)
             started = False
         job.abort()
+        watchers.end(ok=False)
         raise
     finally:
         if started:
@@ -436,4 +455,12 @@ def run_chunked(executor: Executor, backend: Backend, plan: JobPlan, *, report: 
     times = acc.times
     times.wall = time.perf_counter() - t_start
     rep.client_seconds = {**clock, "wall": times.wall}
-    return finish_job(plan, events=acc.events, trig=acc.trig, times=times, outputs=outputs, executor=rep, report=report)
+    try:
+        result = finish_job(
+            plan, events=acc.events, trig=acc.trig, times=times, outputs=outputs, executor=rep, report=report
+        )
+    except BaseException:
+        watchers.end(ok=False)
+        raise
+    watchers.end(ok=True)
+    return result

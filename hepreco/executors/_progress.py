@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from hepreco.core.build import JobPlan
 
-__all__ = ["ChunkProgress"]
+__all__ = ["ChunkProgress", "Watchers"]
 
 
 class ChunkProgress:
@@ -18,6 +18,8 @@ class ChunkProgress:
     def __init__(self, plan: JobPlan, events: int | None, chunks: int) -> None:
         self.chunks = chunks
         self.done = 0
+        #: chunks in flight now (set by the executor; shown by the Monitor)
+        self.running = 0
         self._bar: Any = None
         cfg = plan.services["Progress"].config
         on = cfg.enabled if cfg.enabled is not None else sys.stderr.isatty()
@@ -40,3 +42,37 @@ class ChunkProgress:
         if self._bar is not None:
             self._bar.close()
             self._bar = None
+
+
+class Watchers:
+    """The services that watch the job (``Service.watch_start/progress/end``, e.g. the Monitor), called at the
+    executor's reporting points: after each batch inline, after each merged chunk on a pool. Costs nothing
+    when no service watches."""
+
+    def __init__(self, plan: JobPlan) -> None:
+        services = plan.services
+        self._start = services.hooked("watch_start")
+        self._progress = services.hooked("watch_progress")
+        self._end = services.hooked("watch_end")
+        self.started = False
+
+    def start(self, status: Any) -> None:
+        self.started = True
+        for fn in self._start:
+            fn(status)
+
+    def progress(self, batch: Any = None) -> None:
+        for fn in self._progress:
+            fn(batch)
+
+    def end(self, *, ok: bool) -> None:
+        if not self.started:
+            return
+        self.started = False
+        for fn in self._end:
+            try:
+                fn(ok)
+            except Exception:  # a watcher's cleanup never hides the job's own outcome
+                import logging
+
+                logging.getLogger("hepreco").warning("a service's watch_end failed", exc_info=True)

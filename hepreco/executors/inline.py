@@ -12,7 +12,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from hepreco.core.chunks import plan_chunks, skips_chunks
 from hepreco.core.loop import JobLoop, announce, finish_job
 from hepreco.core.reports import ExecutorReport
+from hepreco.core.service import JobStatus
 from hepreco.executors._chunked import Backend, run_chunked
+from hepreco.executors._progress import Watchers
 from hepreco.executors._worker import ChunkResult, ChunkTask, forget, run_task, teardown
 from hepreco.executors.base import Executor
 
@@ -82,6 +84,18 @@ def run_inline(plan: JobPlan, *, report: str | Path | None = None, chunk_size: i
     limit = plan.source.config.events
     exec_report = ExecutorReport(executor="inline")
     row = exec_report.row("inline")
+    watchers = Watchers(plan)
+    running = [1]  # the one chunk stream of this process, until the last batch
+    hsvc = plan.services["Histograms"]
+
+    def live() -> dict[str, Any]:
+        sched = loop.schedule
+        return {
+            "events": loop.events, "trig": sched.trig, "times": sched.times, "histograms": hsvc.histograms,
+            "rows": exec_report.rows, "running": running[0],
+            "summaries": job.summaries,
+        }  # fmt: skip
+
     try:
         loop.begin()
         chunks = plan_chunks(plan.source, chunk_size=chunk_size, limit=limit)
@@ -92,13 +106,18 @@ def run_inline(plan: JobPlan, *, report: str | Path | None = None, chunk_size: i
             total = min(total, limit)
         announce(plan, f"job '{job.process}': processing {_events_text(total)} in {len(chunks)} chunk(s), inline")
         progress.start(total)
+        watchers.start(JobStatus("inline", total, len(chunks), live))
         for chunk in chunks:
             for batch in loop.run([chunk], limit=limit):
                 progress.update(len(batch.ids))
+                watchers.progress(loop.store)
             row.chunks += 1
+            row.events = loop.events
+            watchers.progress(None)
             if limit is not None and loop.events >= limit:
                 break
         row.events = loop.events
+        running[0] = 0
         progress.close()
         if any(s.kind == "output" for s in plan.end_steps):
             announce(plan, "writing outputs")
@@ -108,12 +127,19 @@ def run_inline(plan: JobPlan, *, report: str | Path | None = None, chunk_size: i
     except BaseException:
         progress.close()
         loop.abort()
+        watchers.end(ok=False)
         raise
     sched = loop.schedule
-    return finish_job(
-        plan, events=loop.events, trig=sched.trig, times=sched.times, outputs=outputs, executor=exec_report,
-        report=report,
-    )  # fmt: skip
+    try:
+        result = finish_job(
+            plan, events=loop.events, trig=sched.trig, times=sched.times, outputs=outputs, executor=exec_report,
+            report=report,
+        )  # fmt: skip
+    except BaseException:
+        watchers.end(ok=False)
+        raise
+    watchers.end(ok=True)
+    return result
 
 
 def _events_text(total: int | None) -> str:

@@ -4,10 +4,18 @@ hepreco (entry point ``comet``)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import hepreco
 
-__all__ = ["hepreco_builtin_checkpoints", "hepreco_models", "hepreco_modules", "hepreco_services", "hepreco_sources"]
+__all__ = [
+    "hepreco_builtin_checkpoints",
+    "hepreco_displays",
+    "hepreco_models",
+    "hepreco_modules",
+    "hepreco_services",
+    "hepreco_sources",
+]
 
 CHECKPOINTS = Path(__file__).parent / "checkpoints"
 
@@ -62,4 +70,17 @@ def hepreco_services() -> list[str]:
     return [
         "hepreco_comet.modules.geometry_service:CDCGeometryService",
         "hepreco_comet.modules.deprecated:CDCGeometry",
+    ]
+
+
+@hepreco.hookimpl
+def hepreco_displays() -> list[Any]:
+    """The live-monitoring page's CDC x-y view of any product with ``wire, z, edep`` (the source's hits); the
+    render function (numba geometry) is imported on the first event drawn."""
+    from hepreco.monitor import Display
+
+    return [
+        Display(
+            "comet.xy", "COMET CDC hits, x-y", "hepreco_comet.monitor_displays:xy_view", fields=("wire", "z", "edep")
+        )
     ]

@@ -5,10 +5,11 @@ nor torch nor matplotlib (nor awkward): they load when a job uses them."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import hepreco
 
-__all__ = ["hepreco_builtin_checkpoints", "hepreco_models", "hepreco_modules", "hepreco_sources"]
+__all__ = ["hepreco_builtin_checkpoints", "hepreco_displays", "hepreco_models", "hepreco_modules", "hepreco_sources"]
 
 CHECKPOINTS = Path(__file__).parent / "checkpoints"
 
@@ -55,3 +56,18 @@ def hepreco_builtin_checkpoints() -> dict[str, str]:
 @hepreco.hookimpl
 def hepreco_sources() -> list[str]:
     return ["hepreco_lartpc.source:LArTPCSimSource"]
+
+
+@hepreco.hookimpl
+def hepreco_displays() -> list[Any]:
+    """The live-monitoring page's LArTPC views: every product with ``view, x, w, charge`` (the hits) as wire vs
+    drift in U, V, W, and the ADC images ``adc_U/V/W`` (``adc_images: true``); the render functions are imported
+    on the first event drawn."""
+    from hepreco.monitor import Display
+
+    mod = "hepreco_lartpc.monitor_displays"
+    hits = Display(
+        "lartpc.wire_drift", "LArTPC hits, wire vs drift", f"{mod}:wire_drift_view", fields=("view", "x", "w", "charge")
+    )
+    adc = [Display(f"lartpc.adc_{v}", f"LArTPC ADC, {v} view", f"{mod}:adc_view", product=f"adc_{v}") for v in "UVW"]
+    return [hits, *adc]

@@ -1,0 +1,75 @@
+"""A toy plugin for the Monitor's tests: deterministic hits per event, a throttle, and an event display."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import awkward as ak
+import numpy as np
+from pydantic import Field
+
+import hepreco
+from hepreco.monitor import Display
+
+
+def toy_hits(event: np.ndarray) -> ak.Array:
+    """Event k has k % 7 + 1 hits at x = ((37 k + 11 j) % 100) / 100, y = x^2, e = j + 1."""
+    counts = (event % 7 + 1).astype(np.int64)
+    k = np.repeat(event, counts)
+    j = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    x = ((37 * k + 11 * j) % 100) / 100.0
+    flat = ak.zip({"x": x, "y": x**2, "e": (j + 1).astype(np.float64)})
+    return ak.unflatten(flat, counts)
+
+
+class ToyHits(hepreco.Producer):
+    """Deterministic hits (x, y, e) per event: see ``toy_hits``."""
+
+    produces = ("",)
+
+    def produce(self, events: hepreco.Events) -> None:
+        events.put("", toy_hits(np.asarray(events.ids.event)))
+
+
+class Throttle(hepreco.Analyzer):
+    """Sleeps ``seconds`` per batch, so that a test can watch a job run."""
+
+    class Config(hepreco.Analyzer.Config):
+        seconds: float = Field(0.05, ge=0)
+
+    def analyze(self, events: hepreco.Events) -> None:
+        time.sleep(self.config.seconds)
+
+
+class FailAt(hepreco.Analyzer):
+    """Raises at batch ``batch`` (a job that fails while it runs)."""
+
+    class Config(hepreco.Analyzer.Config):
+        batch: int = 3
+
+    def begin_job(self) -> None:
+        self.seen = 0
+
+    def analyze(self, events: hepreco.Events) -> None:
+        self.seen += 1
+        if self.seen >= self.config.batch:
+            raise RuntimeError("FailAt: this batch fails")
+
+
+def render_xy(hits: Any) -> dict[str, Any]:
+    return {
+        "kind": "scatter",
+        "panels": [{"title": "toy hits", "x": np.asarray(hits.x).tolist(), "y": np.asarray(hits.y).tolist(),
+                    "c": np.asarray(hits.e).tolist(), "xlabel": "x"}],
+    }  # fmt: skip
+
+
+@hepreco.hookimpl
+def hepreco_modules() -> list[type]:
+    return [ToyHits, Throttle, FailAt]
+
+
+@hepreco.hookimpl
+def hepreco_displays() -> list[Display]:
+    return [Display("toy.xy", "toy hits, x-y", render_xy, fields=("x", "y", "e"))]
