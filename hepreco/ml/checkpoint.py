@@ -26,7 +26,7 @@ import shutil
 import sys
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -330,7 +330,7 @@ def _expected_preprocessing(
 def load_checkpoint(
     ref: str | os.PathLike[str],
     *,
-    model: str | None = None,
+    model: str | Collection[str] | None = None,
     inputs: Mapping[str, Any] | None = None,
     preprocessing: Preprocessing | Mapping[str, Any] | None = None,
     registry: Registry | None = None,
@@ -341,7 +341,8 @@ def load_checkpoint(
 
     Args:
         ref: the checkpoint folder (or a file in it), or ``builtin:NAME``.
-        model: the model name the caller expects (refused when the checkpoint is another model's).
+        model: the model name the caller expects, or several (a module that runs either of two networks);
+            refused when the checkpoint is another model's.
         inputs: the inputs the caller will give: ``{name: per-example shape}`` (None entries = any);
             refused when names or shapes differ.
         preprocessing: the preprocessing recipe the caller expects (fitted values are not compared).
@@ -357,8 +358,10 @@ def load_checkpoint(
     meta_path = folder / METADATA_FILE
     who = f" ({expected_by})" if expected_by else ""
     name = str(meta["model"])
-    if model is not None and name != model:
-        msg = f"checkpoint {folder} is for model '{name}', but '{model}' is expected{who}"
+    allowed = None if model is None else ((model,) if isinstance(model, str) else tuple(model))
+    if allowed is not None and name not in allowed:
+        want = f"'{allowed[0]}' is" if len(allowed) == 1 else "one of " + ", ".join(f"'{m}'" for m in allowed) + " is"
+        msg = f"checkpoint {folder} is for model '{name}', but {want} expected{who}"
         raise CheckpointError(msg, path=folder)
     try:
         spec = get_model(name, registry)

@@ -63,6 +63,10 @@ def test_another_model_is_refused(linear):
         CheckpointError, match=r"is for model 'toy-linear', but 'toy-mlp' is expected \(module 'hitid'\)"
     ):
         load_checkpoint(ckpt.path, model="toy-mlp", expected_by="module 'hitid'")
+    # a module that runs either of several networks names them all
+    assert load_checkpoint(ckpt.path, model=("toy-mlp", "toy-linear")).model_name == "toy-linear"
+    with pytest.raises(CheckpointError, match=r"but one of 'toy-mlp', 'toy-cnn' is expected"):
+        load_checkpoint(ckpt.path, model=("toy-mlp", "toy-cnn"))
 
 
 def test_another_input_shape_is_refused(linear):

@@ -37,6 +37,7 @@ def hepreco_models() -> dict[str, str]:
     return {
         "lartpc-unet": "hepreco_lartpc.unet:UNET",
         "lartpc-emtrkmichel": "hepreco_lartpc.emtrkmichel_spec:EMTRKMICHEL",
+        "lartpc-emtrkmichel-fcn": "hepreco_lartpc.emtrkmichel_fcn_spec:EMTRKMICHEL_FCN",
         "lartpc-resnet-pid": "hepreco_lartpc.resnet_pid_spec:RESNET_PID",
     }
 
