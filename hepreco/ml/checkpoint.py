@@ -46,9 +46,9 @@ __all__ = [
     "BUILTIN_PREFIX",
     "FORMAT_VERSION",
     "METADATA_FILE",
+    "WEIGHT_DTYPES",
     "Checkpoint",
     "CheckpointError",
-    "WEIGHT_DTYPES",
     "convert_checkpoint",
     "load_checkpoint",
     "resolve_checkpoint",
@@ -582,7 +582,9 @@ def _cast_tensors(tensors: dict[str, Any], dtype_name: str) -> dict[str, Any]:
         c = t.to(dtype)
         if bool(t.isfinite().all()) and not bool(c.isfinite().all()):
             big = float(t.abs().max())
-            msg = f"tensor '{name}' holds values up to {big:.4g}, beyond {dtype_name}'s range: not stored as {dtype_name}"
+            msg = (
+                f"tensor '{name}' holds values up to {big:.4g}, beyond {dtype_name}'s range: not stored as {dtype_name}"
+            )
             raise ValueError(msg)
         out[name] = c.contiguous()
     return out

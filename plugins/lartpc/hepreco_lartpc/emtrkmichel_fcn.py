@@ -79,7 +79,9 @@ class EmTrackMichelFCN(nn.Module):
         p, r = x.shape[-1], self.radius
         c = p // 2  # the hit pixel of a lartpc.HitPatches patch
         if x.shape[-2] != p or c - r < 0 or c + r >= p:
-            msg = f"patches of {tuple(x.shape[-2:])} pixels do not hold the receptive field of radius {r} at their centre"
+            msg = (
+                f"patches of {tuple(x.shape[-2:])} pixels do not hold the receptive field of radius {r} at their centre"
+            )
             raise ValueError(msg)
         f = self.features(x[..., c - r : c + r + 1, c - r : c + r + 1])  # (B, C, 1, 1)
         return self.head(f.flatten(1))

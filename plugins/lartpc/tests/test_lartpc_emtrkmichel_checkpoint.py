@@ -47,5 +47,5 @@ def test_the_shipped_checkpoint_is_float16_on_disk_and_float32_in_the_network():
     assert ckpt.weights_path.stat().st_size < 25e6  # 11.9 M parameters: 47.6 MB as float32, 23.8 MB as float16
     assert ckpt.metadata["weights"]["dtype"] == "float16"
     with safe_open(str(ckpt.weights_path), framework="pt") as f:
-        assert {str(f.get_tensor(k).dtype) for k in f.keys()} == {"torch.float16"}  # noqa: SIM118
+        assert {str(f.get_tensor(k).dtype) for k in f.keys()} == {"torch.float16"}
     assert {str(p.dtype) for p in ckpt.build().parameters()} == {"torch.float32"}
