@@ -111,11 +111,13 @@ def main() -> None:
         fcn_ref = np.concatenate(refs)
         run_fcn(fcn, groups[0][0], groups[0][1][:50], groups[0][2][:50])  # warm-up
     for mode in args.modes:
-        outs, used = [], {}
+        outs: list[np.ndarray] = []
+        used: dict[str, int] = {}
         w0, c0 = time.perf_counter(), time.process_time()
         timed = 0
         for img, rows, cols in groups:
             if mode.startswith("fcn"):
+                assert fcn is not None
                 outs.append(run_fcn(fcn, img, rows, cols, tile=16 if mode == "fcn-tiles" else 0))
                 timed += len(rows)
                 used["view"] = used.get("view", 0) + len(rows)

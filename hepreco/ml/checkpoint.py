@@ -360,8 +360,8 @@ def load_checkpoint(
     name = str(meta["model"])
     allowed = None if model is None else ((model,) if isinstance(model, str) else tuple(model))
     if allowed is not None and name not in allowed:
-        want = f"'{allowed[0]}' is" if len(allowed) == 1 else "one of " + ", ".join(f"'{m}'" for m in allowed) + " is"
-        msg = f"checkpoint {folder} is for model '{name}', but {want} expected{who}"
+        names = f"'{allowed[0]}' is" if len(allowed) == 1 else "one of " + ", ".join(f"'{m}'" for m in allowed) + " is"
+        msg = f"checkpoint {folder} is for model '{name}', but {names} expected{who}"
         raise CheckpointError(msg, path=folder)
     try:
         spec = get_model(name, registry)

@@ -134,11 +134,12 @@ def _sparse(model: EmTrackMichelFCN, image: np.ndarray, rows: np.ndarray, cols: 
         out_where = torch.nonzero(masks[layer + 1].reshape(-1)).reshape(-1)
         offs = torch.tensor([dy * d * wp + dx * d for dy in (-1, 0, 1) for dx in (-1, 0, 1)], device=dev)
         w = conv.weight.permute(2, 3, 1, 0).reshape(-1, conv.out_channels)  # (9 C_in, C_out), (ky, kx, c) order
+        bias = conv.bias if conv.bias is not None else torch.zeros(conv.out_channels, device=dev)
         out = torch.empty(len(out_where), conv.out_channels, device=dev, dtype=feat.dtype)
         for a in range(0, len(out_where), chunk):
             nb = index.index_select(0, (out_where[a : a + chunk, None] + offs).reshape(-1))  # rows of feat
             g = feat.index_select(0, nb).reshape(-1, 9 * feat.shape[1])
-            out[a : a + chunk] = torch.relu(torch.addmm(conv.bias, g, w))
+            out[a : a + chunk] = torch.relu(torch.addmm(bias, g, w))
         index[where] = -1
         feat, where = out, out_where
     index[where] = torch.arange(len(where), device=dev)
