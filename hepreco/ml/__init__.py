@@ -9,7 +9,8 @@ Submodules (one role each):
   non-torch models, :class:`TrainData`, :func:`get_model`.
 - ``preprocessing``: :class:`InputSpec` and :class:`Preprocessing`, the inputs' shapes and transforms.
 - ``checkpoint``: the one checkpoint format (safetensors or the library's own text format + JSON
-  metadata): :func:`save_checkpoint`, :func:`load_checkpoint`, ``builtin:NAME``.
+  metadata): :func:`save_checkpoint`, :func:`load_checkpoint`, ``builtin:NAME``, :func:`convert_checkpoint`
+  (torch weights stored as float16/bfloat16, upcast when loaded).
 - ``data``: :func:`iter_job` (a job run on the fly, batch by batch), :func:`iter_files` (ROOT/Parquet).
 - ``split``: :func:`split_index`, the train/valid/test split by event-id hash.
 - ``config``, ``training``, ``evaluation``: ``hepreco train`` and ``hepreco evaluate``.
@@ -58,6 +59,7 @@ __all__ = [
     "binary_metrics",
     "check_weights",
     "clear_model_cache",
+    "convert_checkpoint",
     "evaluate",
     "get_model",
     "iter_files",
@@ -87,6 +89,7 @@ _WHERE = {
     "split_mask": "split",
     "Checkpoint": "checkpoint",
     "CheckpointError": "checkpoint",
+    "convert_checkpoint": "checkpoint",
     "load_checkpoint": "checkpoint",
     "resolve_checkpoint": "checkpoint",
     "save_checkpoint": "checkpoint",

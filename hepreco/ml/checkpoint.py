@@ -4,7 +4,9 @@ A checkpoint is a folder::
 
     metadata.json          what the weights are: model name and hyper-parameters, input preprocessing,
                            training config, data recipe, versions, the weights' sha256, metrics
-    model.safetensors      a torch network's weights (safetensors: never pickle)
+    model.safetensors      a torch network's weights (safetensors: never pickle); float32 as trained, or
+                           stored in float16 / bfloat16 (``weights_dtype``) and upcast to the network's
+                           parameter dtype when loaded
     model.txt              ... or a non-torch model in its library's own format (LightGBM text)
     optimizer.safetensors  only in a training's ``last/`` checkpoint: what ``resume`` needs
     trainer_state.json
@@ -24,7 +26,7 @@ import shutil
 import sys
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -44,8 +46,10 @@ __all__ = [
     "BUILTIN_PREFIX",
     "FORMAT_VERSION",
     "METADATA_FILE",
+    "WEIGHT_DTYPES",
     "Checkpoint",
     "CheckpointError",
+    "convert_checkpoint",
     "load_checkpoint",
     "resolve_checkpoint",
     "save_checkpoint",
@@ -58,6 +62,8 @@ TORCH_WEIGHTS = "model.safetensors"
 OPTIMIZER_FILE = "optimizer.safetensors"
 STATE_FILE = "trainer_state.json"
 BUILTIN_PREFIX = "builtin:"
+#: the storage dtypes a torch checkpoint's floating-point tensors may be saved in (``weights_dtype``)
+WEIGHT_DTYPES = ("float32", "float16", "bfloat16")
 _REQUIRED = ("hepreco_checkpoint", "model", "kind", "hparams", "preprocessing", "weights")
 
 
@@ -223,7 +229,10 @@ def _fmt(shape: Any) -> str:
 
 
 def load_torch_weights(model: Any, path: Path, *, what: str) -> None:
-    """Load a safetensors file into ``model``, refusing (by tensor name and shape) weights that do not fit."""
+    """Load a safetensors file into ``model``, refusing (by tensor name and shape) weights that do not fit.
+
+    Floating-point tensors stored in another dtype (a checkpoint saved with ``weights_dtype="float16"``) are
+    cast to the dtype of the model's own tensor (float32 for a network as built)."""
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
@@ -253,6 +262,14 @@ def load_torch_weights(model: Any, path: Path, *, what: str) -> None:
         shown = "; ".join(problems[:6]) + (f"; ... ({len(problems) - 6} more)" if len(problems) > 6 else "")
         msg = f"{path}: the weights do not fit {what}: {shown}"
         raise CheckpointError(msg, path=path)
+    # weights stored in a narrower float (float16, bfloat16: ``save_checkpoint(weights_dtype=...)``) are cast
+    # to the dtype of the model's tensor (float32 as built): the network computes as it was trained
+    tensors = {
+        name: t.to(expected[name].dtype)
+        if t.is_floating_point() and expected[name].is_floating_point() and t.dtype != expected[name].dtype
+        else t
+        for name, t in tensors.items()
+    }
     model.load_state_dict(tensors, strict=True)
 
 
@@ -313,7 +330,7 @@ def _expected_preprocessing(
 def load_checkpoint(
     ref: str | os.PathLike[str],
     *,
-    model: str | None = None,
+    model: str | Collection[str] | None = None,
     inputs: Mapping[str, Any] | None = None,
     preprocessing: Preprocessing | Mapping[str, Any] | None = None,
     registry: Registry | None = None,
@@ -324,7 +341,8 @@ def load_checkpoint(
 
     Args:
         ref: the checkpoint folder (or a file in it), or ``builtin:NAME``.
-        model: the model name the caller expects (refused when the checkpoint is another model's).
+        model: the model name the caller expects, or several (a module that runs either of two networks);
+            refused when the checkpoint is another model's.
         inputs: the inputs the caller will give: ``{name: per-example shape}`` (None entries = any);
             refused when names or shapes differ.
         preprocessing: the preprocessing recipe the caller expects (fitted values are not compared).
@@ -340,8 +358,10 @@ def load_checkpoint(
     meta_path = folder / METADATA_FILE
     who = f" ({expected_by})" if expected_by else ""
     name = str(meta["model"])
-    if model is not None and name != model:
-        msg = f"checkpoint {folder} is for model '{name}', but '{model}' is expected{who}"
+    allowed = None if model is None else ((model,) if isinstance(model, str) else tuple(model))
+    if allowed is not None and name not in allowed:
+        names = f"'{allowed[0]}' is" if len(allowed) == 1 else "one of " + ", ".join(f"'{m}'" for m in allowed) + " is"
+        msg = f"checkpoint {folder} is for model '{name}', but {names} expected{who}"
         raise CheckpointError(msg, path=folder)
     try:
         spec = get_model(name, registry)
@@ -462,6 +482,7 @@ def save_checkpoint(
     resume: tuple[Mapping[str, Any], Mapping[str, Any]] | None = None,
     extra: Mapping[str, Any] | None = None,
     registry: Registry | None = None,
+    weights_dtype: str | None = None,
 ) -> Checkpoint:
     """Write ``model`` as a checkpoint folder (replacing one that is there) and return it, checked.
 
@@ -476,7 +497,17 @@ def save_checkpoint(
         metrics: validation (and test) metrics.
         resume: ``(tensors, state)``: optimizer tensors and JSON training state, for ``resume``.
         extra: more JSON-able metadata.
+        weights_dtype: torch only: store the floating-point tensors as ``float16`` or ``bfloat16`` (half the
+            size of float32; loading casts them back to the network's dtype) or ``float32``; default: as they
+            are. Recorded as ``weights.dtype`` in the metadata. float16 refuses a tensor with values beyond its
+            range (65504) rather than store infinities.
+
+    Raises:
+        ValueError: an unknown ``weights_dtype``, or values that do not fit it.
     """
+    if weights_dtype is not None and weights_dtype not in WEIGHT_DTYPES:
+        msg = f"weights_dtype {weights_dtype!r}: choose one of {', '.join(WEIGHT_DTYPES)}"
+        raise ValueError(msg)
     final = Path(folder)
     final.parent.mkdir(parents=True, exist_ok=True)
     hp = spec.make_hparams(hparams)
@@ -489,6 +520,8 @@ def save_checkpoint(
 
             wfile = TORCH_WEIGHTS
             tensors = {k: v.detach().cpu().clone().contiguous() for k, v in model.state_dict().items()}
+            if weights_dtype is not None:
+                tensors = _cast_tensors(tensors, weights_dtype)
             # one metadata key only: safetensors writes its header's metadata map in hash order, so with
             # several keys the same weights would give files (and hashes) that differ between runs
             save_file(tensors, str(tmp / wfile), metadata={"format": "pt"})
@@ -521,6 +554,10 @@ def save_checkpoint(
                 files.insert(0, OPTIMIZER_FILE)
             (tmp / STATE_FILE).write_text(json.dumps(state, indent=1, default=_json_default))
             meta["resume"] = {"files": files, "epoch": state.get("epoch")}
+        if spec.kind == "torch":
+            dtypes = sorted({str(t.dtype).removeprefix("torch.") for t in tensors.values() if t.is_floating_point()})
+            if dtypes:
+                meta["weights"]["dtype"] = dtypes[0] if len(dtypes) == 1 else dtypes
         meta.update(extra or {})
         (tmp / METADATA_FILE).write_text(json.dumps(meta, indent=2, default=_json_default) + "\n")
         _readable(tmp)
@@ -529,6 +566,73 @@ def save_checkpoint(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return Checkpoint(final, str(final), json.loads((final / METADATA_FILE).read_text()), spec, hp, pre)
+
+
+def _cast_tensors(tensors: dict[str, Any], dtype_name: str) -> dict[str, Any]:
+    """The floating-point tensors cast to ``dtype_name`` (others as they are); float16 refuses values beyond
+    its range instead of storing infinities."""
+    import torch
+
+    dtype = getattr(torch, dtype_name)
+    out = {}
+    for name, t in tensors.items():
+        if not t.is_floating_point():
+            out[name] = t
+            continue
+        c = t.to(dtype)
+        if bool(t.isfinite().all()) and not bool(c.isfinite().all()):
+            big = float(t.abs().max())
+            msg = (
+                f"tensor '{name}' holds values up to {big:.4g}, beyond {dtype_name}'s range: not stored as {dtype_name}"
+            )
+            raise ValueError(msg)
+        out[name] = c.contiguous()
+    return out
+
+
+def convert_checkpoint(
+    ref: str | os.PathLike[str],
+    folder: str | os.PathLike[str],
+    *,
+    weights_dtype: str,
+    registry: Registry | None = None,
+) -> Checkpoint:
+    """Write checkpoint ``ref`` (a folder or ``builtin:NAME``) again at ``folder`` with its torch weights stored
+    as ``weights_dtype`` (e.g. ``float16``: half the file), keeping its metadata (model, hyper-parameters,
+    preprocessing, training, data, metrics, the epoch, ...). The new metadata records the new weights hash and
+    ``converted_from`` (the old hash and dtype). ``folder`` may be ``ref``'s own folder (replaced atomically).
+
+    Examples:
+        >>> # convert_checkpoint("run/best", "run/best-fp16", weights_dtype="float16")  # doctest: +SKIP
+    """
+    src = load_checkpoint(ref, registry=registry)
+    if src.spec.kind != "torch":
+        msg = f"checkpoint {src.path} holds a '{src.spec.kind}' model: only torch weights can be converted"
+        raise CheckpointError(msg, path=src.path)
+    old = src.metadata
+    model = src.build("cpu")
+    skip = {"hepreco_checkpoint", "model", "kind", "task", "hparams", "preprocessing", "weights", "training",
+            "data", "metrics", "versions", "created", "resume", "converted_from"}  # fmt: skip
+    extra = {k: v for k, v in old.items() if k not in skip}
+    extra["converted_from"] = {
+        "sha256": src.hash,
+        "dtype": old["weights"].get("dtype", "float32"),
+        "created": old.get("created"),
+        "versions": old.get("versions"),
+    }
+    return save_checkpoint(
+        folder,
+        spec=src.spec,
+        model=model,
+        hparams=src.hparams,
+        preprocessing=src.preprocessing,
+        training=old.get("training"),
+        data=old.get("data"),
+        metrics=old.get("metrics"),
+        extra=extra,
+        registry=registry,
+        weights_dtype=weights_dtype,
+    )
 
 
 def _readable(folder: Path) -> None:

@@ -290,7 +290,8 @@ class TorchInference:
     """Mixin for hepreco modules that run a registered network (see the module docstring).
 
     Class attributes:
-        model_name: the registered model a checkpoint must be for (None = any).
+        model_name: the registered model a checkpoint must be for, or a tuple of models when the module runs
+            any of several networks (it reads ``self.checkpoint.model_name`` to tell which); None = any.
 
     Attributes (after :meth:`load_model`):
         checkpoint: the checked :class:`~hepreco.ml.Checkpoint`.
@@ -300,7 +301,7 @@ class TorchInference:
             what every product this module makes was made with (also recorded with ``self.summary``).
     """
 
-    model_name: ClassVar[str | None] = None
+    model_name: ClassVar[str | tuple[str, ...] | None] = None
     checkpoint: Checkpoint
     model: Any
     inference: InferenceSettings
@@ -405,7 +406,9 @@ class TorchInference:
         return result.output
 
 
-def check_weights(module: Any, ref: str, *, model: str | None = None, param: str = "weights") -> list[tuple[str, str]]:
+def check_weights(
+    module: Any, ref: str, *, model: str | tuple[str, ...] | None = None, param: str = "weights"
+) -> list[tuple[str, str]]:
     """``[(param, message)]`` when checkpoint ``ref`` cannot be found, read or is another model's, else ``[]``:
     a module's :meth:`hepreco.Module.check` for its weights (metadata only; the weights load in ``begin_job``)."""
     from hepreco.ml.checkpoint import CheckpointError, ModelLookupError, load_checkpoint

@@ -63,6 +63,10 @@ def test_another_model_is_refused(linear):
         CheckpointError, match=r"is for model 'toy-linear', but 'toy-mlp' is expected \(module 'hitid'\)"
     ):
         load_checkpoint(ckpt.path, model="toy-mlp", expected_by="module 'hitid'")
+    # a module that runs either of several networks names them all
+    assert load_checkpoint(ckpt.path, model=("toy-mlp", "toy-linear")).model_name == "toy-linear"
+    with pytest.raises(CheckpointError, match=r"but one of 'toy-mlp', 'toy-cnn' is expected"):
+        load_checkpoint(ckpt.path, model=("toy-mlp", "toy-cnn"))
 
 
 def test_another_input_shape_is_refused(linear):
@@ -233,3 +237,44 @@ def test_lightgbm_checkpoint_round_trip(tmp_path, registry):
         bad.build()
     assert isinstance(model, LightGBMModel)
     shutil.rmtree(tmp_path / "gb")
+
+
+def test_float16_weights_are_stored_half_size_and_upcast_when_loaded(linear, tmp_path, registry):
+    from safetensors.torch import load_file
+
+    from hepreco.ml import convert_checkpoint
+
+    ckpt, model = linear
+    half = convert_checkpoint(ckpt.path, tmp_path / "half", weights_dtype="float16")
+    stored = load_file(str(half.weights_path))
+    assert {str(t.dtype) for t in stored.values()} == {"torch.float16"}
+    assert half.metadata["weights"]["dtype"] == "float16" and ckpt.metadata["weights"]["dtype"] == "float32"
+    assert half.metadata["converted_from"]["sha256"] == ckpt.hash and half.hash != ckpt.hash
+    # everything else of the metadata is kept
+    for key in ("model", "hparams", "preprocessing", "training", "data", "metrics"):
+        assert half.metadata[key] == ckpt.metadata[key], key
+    loaded = load_checkpoint(half.path, model="toy-linear")  # the hash in the metadata is the fp16 file's
+    net = loaded.build()
+    for name, p in net.state_dict().items():
+        assert p.dtype == torch.float32, name  # upcast into the network's float32 parameters
+        torch.testing.assert_close(p, model.state_dict()[name].half().float(), rtol=0, atol=0)
+    x = np.random.default_rng(0).normal(size=(10, 3)).astype(np.float32)
+    np.testing.assert_allclose(loaded.predict({"x": x}), ckpt.predict({"x": x}), atol=2e-3)
+    # converting back to float32 stores the fp16-rounded values as float32
+    back = convert_checkpoint(half.path, tmp_path / "back", weights_dtype="float32")
+    assert {str(t.dtype) for t in load_file(str(back.weights_path)).values()} == {"torch.float32"}
+
+
+def test_weights_dtype_is_checked(tmp_path, registry):
+    spec = get_model("toy-linear")
+    model = spec.build_model()
+    with pytest.raises(ValueError, match="weights_dtype 'float8'"):
+        save_checkpoint(tmp_path / "a", spec=spec, model=model, weights_dtype="float8")
+    with torch.no_grad():
+        next(iter(model.parameters())).fill_(1e6)  # beyond float16's 65504
+    with pytest.raises(ValueError, match="beyond float16's range"):
+        save_checkpoint(tmp_path / "b", spec=spec, model=model, weights_dtype="float16")
+    assert not (tmp_path / "b").exists()
+    ok = save_checkpoint(tmp_path / "c", spec=spec, model=model, weights_dtype="bfloat16")
+    assert ok.metadata["weights"]["dtype"] == "bfloat16"
+    assert ok.build().state_dict()[next(iter(model.state_dict()))].dtype == torch.float32

@@ -1,9 +1,10 @@
-"""This module defines EmTrackMichelId: LArSoft's EM/track/none + Michel CNN run on every hit's ADC patch."""
+"""This module defines EmTrackMichelId: LArSoft's EM/track/none + Michel CNN run on every hit's ADC patch, or the
+fully convolutional network trained on the same targets run once per view."""
 
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import awkward as ak
 import numpy as np
@@ -19,13 +20,18 @@ __all__ = ["EmTrackMichelId"]
 
 class EmTrackMichelId(hepreco.Producer, TorchInference):
     """LArSoft's ``EmTrackMichelId``: the ``lartpc-emtrkmichel`` CNN on the 48 x 48 patch of the ADC image
-    (wire x downsampled tick) around every hit, per view and read-out.
+    (wire x downsampled tick) around every hit, per view and read-out; or, with a ``lartpc-emtrkmichel-fcn``
+    checkpoint (``weights: builtin:lartpc-emtrkmichel-fcn``), the fully convolutional network trained on the same
+    targets: the module picks the network from the checkpoint's model name.
 
     ``mode`` picks how (the scores are the same to float rounding, tested): ``patch`` (one patch per forward
     pass, as LArSoft's C++ did), ``batched`` (``batch_size`` patches per pass), ``shared`` (the convolution once
     per view, the dense layers on the hits' windows of its feature map), ``dense`` (the network fully
     convolutional over the occupied blocks of the view, its first dense layer by FFT), ``auto`` (per view:
     ``dense`` when its occupied blocks hold at least ``hits_per_block`` hits on average, else ``shared``).
+    The fully convolutional network runs in ``view`` (its convolutions once over the view, at the pixels the
+    hits need, the heads at the hit pixels; ``auto`` is ``view``), ``patch`` or ``batched`` (on each
+    hit's patch, as in training: the same scores, tested); ``shared`` and ``dense`` are LArSoft's network's.
     The network runs on the Device service's device (``hepreco.ml.TorchInference``: one model load per process,
     autocast precision on a GPU, also on the CPU with ``gpu_path_on_cpu``; ``dense``'s FFTs stay float32).
 
@@ -33,7 +39,7 @@ class EmTrackMichelId(hepreco.Producer, TorchInference):
     softmax head, summing to 1) and ``michel_score`` (the sigmoid head).
     """
 
-    model_name = "lartpc-emtrkmichel"
+    model_name = ("lartpc-emtrkmichel", "lartpc-emtrkmichel-fcn")
 
     class Config(hepreco.ModuleConfig):
         hits: InputTag = InputTag("source:hits")
@@ -47,8 +53,9 @@ class EmTrackMichelId(hepreco.Producer, TorchInference):
         downsample: int = Field(6, ge=1)
         """Ticks per image column: the source's ``adc_downsample``."""
         weights: str = "builtin:lartpc-emtrkmichel"
-        """The checkpoint: a training's ``best`` folder or ``builtin:NAME``."""
-        mode: Literal["patch", "batched", "shared", "dense", "auto"] = "auto"
+        """The checkpoint: a training's ``best`` folder or ``builtin:NAME``, of ``lartpc-emtrkmichel`` (LArSoft's
+        network) or ``lartpc-emtrkmichel-fcn`` (the fully convolutional one, ``builtin:lartpc-emtrkmichel-fcn``)."""
+        mode: Literal["patch", "batched", "shared", "dense", "view", "auto"] = "auto"
         """How the network runs over the hits (same scores): see the class documentation."""
         batch_size: int = Field(256, gt=0)
         """Patches (``batched``) or windows (``shared``) per forward pass."""
@@ -58,15 +65,49 @@ class EmTrackMichelId(hepreco.Producer, TorchInference):
         """``dense``: blocks transformed together."""
         hits_per_block: float = Field(150.0, ge=0)
         """``auto``: a view goes ``dense`` when its occupied blocks hold at least this many hits on average."""
+        tile: int = Field(0, ge=0)
+        """``view`` (the fully convolutional network): 0: each layer computed at exactly the pixels the hits'
+        outputs depend on; else the side of square tiles computed densely where they hold hits (same scores)."""
+        tiles_per_pass: int = Field(16, gt=0)
+        """``view`` with ``tile`` > 0: tiles per convolution call."""
         gpu_path_on_cpu: bool = False
         """Apply the Device service's autocast precision on the CPU too (a GPU only otherwise): how the tests
         exercise the GPU code path without a GPU."""
 
     produces = ("em_score", "track_score", "none_score", "michel_score")
 
+    #: the modes of each network
+    MODES: ClassVar[dict[str, tuple[str, ...]]] = {
+        "lartpc-emtrkmichel": ("patch", "batched", "shared", "dense", "auto"),
+        "lartpc-emtrkmichel-fcn": ("patch", "batched", "view", "auto"),
+    }
+
+    def check(self) -> list[tuple[str, str]]:
+        """The checkpoint (TorchInference's check) and a ``mode`` its network has, before the first event."""
+        problems = super().check()
+        if problems:
+            return problems
+        from hepreco.ml import load_checkpoint
+
+        job = getattr(self, "job", None)
+        name = load_checkpoint(self.config.weights, registry=getattr(job, "registry", None), verify=False).model_name
+        return [("mode", msg)] if (msg := self._mode_problem(name)) else []
+
+    def _mode_problem(self, model: str) -> str:
+        allowed = self.MODES[model]
+        if self.config.mode in allowed:
+            return ""
+        return (
+            f"mode '{self.config.mode}' does not run model '{model}' ({self.config.weights}); "
+            f"its modes: {', '.join(allowed)}"
+        )
+
     def begin_job(self) -> None:
         self.load_model(self.config.weights, on_cpu=self.config.gpu_path_on_cpu)
         self.model.eval()
+        self.fcn = self.checkpoint.model_name == "lartpc-emtrkmichel-fcn"
+        if msg := self._mode_problem(self.checkpoint.model_name):
+            raise ValueError(f"module '{self.label}': {msg}")
         self.mode_counts: dict[str, int] = {}
         self.n_hits = 0
 
@@ -91,6 +132,15 @@ class EmTrackMichelId(hepreco.Producer, TorchInference):
         logits = np.zeros((len(hv.group), 4), np.float32)
         for g in np.unique(hv.group):
             idx = np.flatnonzero(hv.group == g)
+            if self.fcn and c.mode in ("view", "auto"):
+                from hepreco_lartpc.emtrkmichel_fcn import run_view as run_fcn
+
+                with self._autocast():
+                    out = run_fcn(self.model, hv.image_of(images, int(g)), hv.rows[idx], hv.cols[idx], tile=c.tile,
+                                  tiles_per_pass=c.tiles_per_pass)  # fmt: skip
+                logits[idx] = out
+                self.mode_counts["view"] = self.mode_counts.get("view", 0) + len(idx)
+                continue
             out, used = run_view(
                 self.model, hv.image_of(images, int(g)), hv.rows[idx], hv.cols[idx], c.mode,
                 batch_size=c.batch_size, fft=c.fft, blocks_per_pass=c.blocks_per_pass,

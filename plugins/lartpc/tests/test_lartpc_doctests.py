@@ -16,6 +16,7 @@ MODULES = [
     "patches",
     "emtrkmichel",
     "emtrkmichel_modes",
+    "emtrkmichel_fcn",
     "hit_patches",
     "emtrkmichel_metrics",
     "particle_imager",

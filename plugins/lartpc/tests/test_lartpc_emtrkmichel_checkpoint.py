@@ -36,3 +36,16 @@ def test_the_shipped_checkpoint_is_larsofts_network_and_separates_classes():
     em_like, t = np.concatenate(em_like), np.concatenate(t)
     assert (t == 0).sum() > 20 and (t == 1).sum() > 20
     assert em_like[t == 0].mean() > em_like[t == 1].mean() + 0.2
+
+
+def test_the_shipped_checkpoint_is_float16_on_disk_and_float32_in_the_network():
+    from safetensors import safe_open
+
+    from hepreco.ml import load_checkpoint
+
+    ckpt = load_checkpoint("builtin:lartpc-emtrkmichel", model="lartpc-emtrkmichel")
+    assert ckpt.weights_path.stat().st_size < 25e6  # 11.9 M parameters: 47.6 MB as float32, 23.8 MB as float16
+    assert ckpt.metadata["weights"]["dtype"] == "float16"
+    with safe_open(str(ckpt.weights_path), framework="pt") as f:
+        assert {str(f.get_tensor(k).dtype) for k in f.keys()} == {"torch.float16"}
+    assert {str(p.dtype) for p in ckpt.build().parameters()} == {"torch.float32"}

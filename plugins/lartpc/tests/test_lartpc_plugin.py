@@ -26,7 +26,7 @@ def test_the_modules_source_and_model_are_registered():
                  "lartpc.EmTrackMichelId", "lartpc.EmTrackMichelMetrics", "lartpc.HitPatches",
                  "lartpc.ParticleImager", "lartpc.ParticleID", "lartpc.ParticleIDMetrics"):  # fmt: skip
         assert name in out, name
-    for model in ("lartpc-unet", "lartpc-emtrkmichel", "lartpc-resnet-pid"):
+    for model in ("lartpc-unet", "lartpc-emtrkmichel", "lartpc-emtrkmichel-fcn", "lartpc-resnet-pid"):
         assert model in model_names()
         assert get_model(model).task == "multiclass"
 
