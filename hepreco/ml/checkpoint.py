@@ -602,8 +602,9 @@ def convert_checkpoint(
     preprocessing, training, data, metrics, the epoch, ...). The new metadata records the new weights hash and
     ``converted_from`` (the old hash and dtype). ``folder`` may be ``ref``'s own folder (replaced atomically).
 
-    Examples:
-        >>> # convert_checkpoint("run/best", "run/best-fp16", weights_dtype="float16")  # doctest: +SKIP
+    Example (a checkpoint folder ``run/best``)::
+
+        convert_checkpoint("run/best", "run/best-fp16", weights_dtype="float16")
     """
     src = load_checkpoint(ref, registry=registry)
     if src.spec.kind != "torch":

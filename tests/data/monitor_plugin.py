@@ -23,7 +23,7 @@ def toy_hits(event: np.ndarray) -> ak.Array:
     return ak.unflatten(flat, counts)
 
 
-class ToyHits(hepreco.Producer):
+class MonitorToyHits(hepreco.Producer):
     """Deterministic hits (x, y, e) per event: see ``toy_hits``."""
 
     produces = ("",)
@@ -32,7 +32,7 @@ class ToyHits(hepreco.Producer):
         events.put("", toy_hits(np.asarray(events.ids.event)))
 
 
-class Throttle(hepreco.Analyzer):
+class MonitorThrottle(hepreco.Analyzer):
     """Sleeps ``seconds`` per batch, so that a test can watch a job run."""
 
     class Config(hepreco.Analyzer.Config):
@@ -42,7 +42,7 @@ class Throttle(hepreco.Analyzer):
         time.sleep(self.config.seconds)
 
 
-class FailAt(hepreco.Analyzer):
+class MonitorFailAt(hepreco.Analyzer):
     """Raises at batch ``batch`` (a job that fails while it runs)."""
 
     class Config(hepreco.Analyzer.Config):
@@ -54,7 +54,7 @@ class FailAt(hepreco.Analyzer):
     def analyze(self, events: hepreco.Events) -> None:
         self.seen += 1
         if self.seen >= self.config.batch:
-            raise RuntimeError("FailAt: this batch fails")
+            raise RuntimeError("MonitorFailAt: this batch fails")
 
 
 def render_xy(hits: Any) -> dict[str, Any]:
@@ -67,7 +67,7 @@ def render_xy(hits: Any) -> dict[str, Any]:
 
 @hepreco.hookimpl
 def hepreco_modules() -> list[type]:
-    return [ToyHits, Throttle, FailAt]
+    return [MonitorToyHits, MonitorThrottle, MonitorFailAt]
 
 
 @hepreco.hookimpl

@@ -17,7 +17,7 @@ def job_config(events: int, *, throttle: float = 0.0, monitor: dict[str, Any] | 
         "source": {"module": "EmptySource", "events": events, "batch_size": 100},
         "services": {},
         "modules": {
-            "hits": {"module": "ToyHits"},
+            "hits": {"module": "MonitorToyHits"},
             "h_x": {"module": "HistFill", "axes": [{"fill": "hits.x", "bins": 20, "start": 0, "stop": 1}]},
             "h_xy": {
                 "module": "HistFill",
@@ -26,7 +26,7 @@ def job_config(events: int, *, throttle: float = 0.0, monitor: dict[str, Any] | 
                     {"fill": "hits.y", "bins": 10, "start": 0, "stop": 1},
                 ],
             },
-            "slow": {"module": "Throttle", "seconds": throttle},
+            "slow": {"module": "MonitorThrottle", "seconds": throttle},
         },
         "paths": {"p": ["hits"]},
         "end_paths": {"e": ["h_x", "h_xy", "slow"]},

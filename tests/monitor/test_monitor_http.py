@@ -204,11 +204,11 @@ def test_linger_only_after_a_job_that_ended_well(monitor_job, monkeypatch, fails
     monkeypatch.setattr(service.time, "sleep", slept.append)
     cfg = monitor_job(1000, monitor={"linger": 7.0})
     if fails:
-        cfg["modules"]["boom"] = {"module": "FailAt", "batch": 3}
+        cfg["modules"]["boom"] = {"module": "MonitorFailAt", "batch": 3}
         cfg["end_paths"]["e"].append("boom")
     plan = hepreco.prepare(cfg, quiet=True)
     if fails:
-        with pytest.raises(hepreco.ModuleError, match="FailAt"):
+        with pytest.raises(hepreco.ModuleError, match="MonitorFailAt"):
             hepreco.execute(plan)
     else:
         hepreco.execute(plan)
