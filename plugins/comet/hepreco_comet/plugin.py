@@ -53,9 +53,11 @@ def hepreco_models() -> dict[str, str]:
 @hepreco.hookimpl
 def hepreco_builtin_checkpoints() -> dict[str, str]:
     """The checkpoints shipped in ``checkpoints/``: ``builtin:comet-dncnn`` (layer x cell image),
-    ``builtin:comet-dncnn-wire`` and ``builtin:comet-dncnn-xy`` (the talk's two images), ``builtin:comet-gbdt``
-    and ``builtin:comet-turn1``."""
-    names = ("comet-dncnn", "comet-dncnn-wire", "comet-dncnn-xy", "comet-gbdt", "comet-turn1")
+    ``builtin:comet-dncnn-wire`` and ``builtin:comet-dncnn-xy`` (the talk's two images), the talk's other hit
+    classifiers ``builtin:comet-dncnn-1d`` (1D DnCNN) and ``builtin:comet-dncnn-dae`` (denoising autoencoder),
+    ``builtin:comet-gbdt`` and ``builtin:comet-turn1``."""
+    names = ("comet-dncnn", "comet-dncnn-wire", "comet-dncnn-xy", "comet-dncnn-1d", "comet-dncnn-dae", "comet-gbdt",
+             "comet-turn1")  # fmt: skip
     return {name: str(CHECKPOINTS / name) for name in names}
 
 

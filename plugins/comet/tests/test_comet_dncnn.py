@@ -66,10 +66,11 @@ def _job(imager_layout="layercell", weights="builtin:comet-dncnn", events=4, **d
     }
 
 
-def test_shipped_checkpoint_in_a_job():
+@pytest.mark.parametrize("name", ["comet-dncnn", "comet-dncnn-1d", "comet-dncnn-dae"])
+def test_shipped_checkpoint_in_a_job(name):
     from hepreco.ml import model_provenance
 
-    r = hepreco.run(_job(cut=0.3))
+    r = hepreco.run(_job(weights=f"builtin:{name}", cut=0.3))
     prov = model_provenance(r.summaries)["dncnn"]
     assert prov["model"] == "comet-dncnn" and prov["device"] == "cpu" and len(prov["hash"]) == 64
 
