@@ -265,6 +265,11 @@ def _image_kernel(
     return hit_pixel, status, n_shared
 
 
+@nb.njit(cache=True)
+def _zeros_image(n: int, n_pixels: int) -> np.ndarray:
+    return np.zeros((n, 2, n_pixels), dtype=np.float32)
+
+
 def make_images(
     offsets: np.ndarray,
     wire: np.ndarray,
@@ -312,7 +317,10 @@ def make_images(
     n = offsets.shape[0] - 1
     h, w = lay.shape
     n_px = lay.n_pixels
-    image = np.zeros((n, 2, n_px), dtype=np.float32)
+    dense = pixel_hit or want_targets
+    # with the inverse map or targets, numpy's allocation (huge pages) measured faster; for the image alone,
+    # written sparsely, numba's (see the plugin README's Speed)
+    image = np.zeros((n, 2, n_px), dtype=np.float32) if dense else _zeros_image(n, n_px)
     ph = np.full((n if pixel_hit or want_targets else 0, n_px), -1, dtype=np.int32)
     tsig = np.zeros((n if want_targets else 0, n_px), dtype=np.uint8)
     tturn = np.zeros_like(tsig)
