@@ -59,14 +59,11 @@ class EmTrkMichelFCNParams(BaseModel):
 
 
 def fcn_inputs(hp: EmTrkMichelFCNParams) -> dict[str, InputSpec]:
-    """One input, as LArSoft's network's: ``patch``, a (1, patch, patch) window of the raw ADC image centred on a
-    hit (zero outside): the same ``lartpc.HitPatches`` training data."""
-    return {
-        "patch": InputSpec(
-            shape=(1, hp.patch, hp.patch),
-            doc="lartpc.HitPatches patch: the ADC image (wire x downsampled tick) around the hit, zero outside",
-        )
-    }
+    """One input, as LArSoft's network's (:func:`~hepreco_lartpc.emtrkmichel_spec.emtrkmichel_inputs`, the same
+    ``lartpc.HitPatches`` training data): ``patch``, a (1, patch, patch) window of the raw ADC image."""
+    from hepreco_lartpc.emtrkmichel_spec import emtrkmichel_inputs
+
+    return emtrkmichel_inputs(hp)  # type: ignore[arg-type]  # only hp.patch is read
 
 
 EMTRKMICHEL_FCN = ModelSpec(

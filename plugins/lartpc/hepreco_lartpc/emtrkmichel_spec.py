@@ -58,7 +58,8 @@ class EmTrkMichelParams(BaseModel):
 
 
 def emtrkmichel_inputs(hp: EmTrkMichelParams) -> dict[str, InputSpec]:
-    """One input: ``patch``, a (1, patch, patch) window of the raw ADC image centred on a hit (zero outside)."""
+    """One input: ``patch``, a (1, patch, patch) window of the raw ADC image centred on a hit (zero outside);
+    the fully convolutional network reads the same (only ``hp.patch`` is used)."""
     return {
         "patch": InputSpec(
             shape=(1, hp.patch, hp.patch),
