@@ -68,14 +68,15 @@ class ResNetPID(nn.Module):
         hp: depth, width, image size, views, dropout.
 
     Shapes:
-        - input: ``(B, views, size, size)`` charge images.
+        - input: ``(B, views * scales, size, size)`` charge images.
         - output: ``(B, 5)`` logits of electron, photon, muon, pion, proton.
     """
 
     def __init__(self, hp: ResNetPIDParams) -> None:
         super().__init__()
         block = _Bottleneck if hp.depth == 50 else _Basic
-        self.stem = nn.Sequential(nn.Conv2d(hp.views, hp.width, 3, 1, 1, bias=False), nn.BatchNorm2d(hp.width),
+        self.log_input, self.flip = hp.log_input, hp.flip
+        self.stem = nn.Sequential(nn.Conv2d(hp.views * hp.scales, hp.width, 3, 1, 1, bias=False), nn.BatchNorm2d(hp.width),
                                   nn.ReLU(inplace=True))  # fmt: skip
         layers: list[nn.Module] = []
         cin = hp.width
@@ -92,6 +93,12 @@ class ResNetPID(nn.Module):
                 nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.log_input:
+            x = torch.log1p(torch.clamp(x, min=0))
+        if self.flip and self.training:
+            b = x.shape[0]
+            x = torch.where(torch.rand(b, 1, 1, 1, device=x.device) < 0.5, x.flip(-1), x)
+            x = torch.where(torch.rand(b, 1, 1, 1, device=x.device) < 0.5, x.flip(-2), x)
         x = self.stages(self.stem(x))
         return self.fc(self.drop(x.mean(dim=(2, 3))))
 

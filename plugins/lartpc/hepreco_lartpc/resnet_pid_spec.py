@@ -35,7 +35,16 @@ class ResNetPIDParams(BaseModel):
     size: int = Field(64, ge=16)
     """Image side in pixels (``lartpc.ParticleImager``'s ``size``)."""
     views: int = Field(3, ge=1, le=3)
-    """Input channels: one image per wire view (U, V, W)."""
+    """Images per scale: one per wire view (U, V, W)."""
+    scales: Literal[1, 2] = 1
+    """Image scales: 2 with ``lartpc.ParticleImager``'s ``context_pixel`` (a coarse image per view after the
+    fine ones); the input has ``views * scales`` channels."""
+    log_input: bool = False
+    """Feed ``log1p`` of the charge (in 10^4 electrons): a Bragg peak or a shower core (~100) and a MIP
+    (~1-2) on one scale the BatchNorm statistics can settle on."""
+    flip: bool = False
+    """Training only: flip each image at random along drift and along the wire coordinate (the same flips in
+    every view and scale: a mirror in x and a half-turn about x, symmetries of an isotropic sample)."""
     dropout: float = Field(0.0, ge=0, lt=1)
     """Dropout before the final linear layer."""
 
@@ -44,8 +53,9 @@ def resnet_pid_inputs(hp: ResNetPIDParams) -> dict[str, InputSpec]:
     """One input: ``image``, the (views, size, size) charge images of ``lartpc.ParticleImager``."""
     return {
         "image": InputSpec(
-            shape=(hp.views, hp.size, hp.size),
-            doc="lartpc.ParticleImager image: hit charge per pixel and view (units of 10^4 electrons)",
+            shape=(hp.views * hp.scales, hp.size, hp.size),
+            doc="lartpc.ParticleImager image: hit charge per pixel and view (units of 10^4 electrons)"
+            + ("; the fine views, then the coarse ones" if hp.scales == 2 else ""),
         )
     }
 
