@@ -10,6 +10,8 @@ max-pooling (as CIFAR ResNets).
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
@@ -20,17 +22,22 @@ __all__ = ["ResNetPID", "build"]
 _BLOCKS = {10: (1, 1, 1, 1), 18: (2, 2, 2, 2), 34: (3, 4, 6, 3), 50: (3, 4, 6, 3)}
 
 
+def _norm(kind: str, c: int) -> nn.Module:
+    """BatchNorm, or GroupNorm of 8 groups (fewer when ``c`` is not a multiple of 8; Wu & He, arXiv:1803.08494)."""
+    return nn.BatchNorm2d(c) if kind == "batch" else nn.GroupNorm(math.gcd(8, c), c)
+
+
 class _Basic(nn.Module):
     expansion = 1
 
-    def __init__(self, cin: int, c: int, stride: int) -> None:
+    def __init__(self, cin: int, c: int, stride: int, norm: str = "batch") -> None:
         super().__init__()
         self.conv1 = nn.Conv2d(cin, c, 3, stride, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(c)
+        self.bn1 = _norm(norm, c)
         self.conv2 = nn.Conv2d(c, c, 3, 1, 1, bias=False)
-        self.bn2 = nn.BatchNorm2d(c)
+        self.bn2 = _norm(norm, c)
         self.short = (
-            nn.Sequential(nn.Conv2d(cin, c, 1, stride, bias=False), nn.BatchNorm2d(c))
+            nn.Sequential(nn.Conv2d(cin, c, 1, stride, bias=False), _norm(norm, c))
             if stride != 1 or cin != c
             else nn.Identity()
         )
@@ -43,16 +50,16 @@ class _Basic(nn.Module):
 class _Bottleneck(nn.Module):
     expansion = 4
 
-    def __init__(self, cin: int, c: int, stride: int) -> None:
+    def __init__(self, cin: int, c: int, stride: int, norm: str = "batch") -> None:
         super().__init__()
         out = 4 * c
         self.body = nn.Sequential(
-            nn.Conv2d(cin, c, 1, bias=False), nn.BatchNorm2d(c), nn.ReLU(inplace=True),
-            nn.Conv2d(c, c, 3, stride, 1, bias=False), nn.BatchNorm2d(c), nn.ReLU(inplace=True),
-            nn.Conv2d(c, out, 1, bias=False), nn.BatchNorm2d(out),
+            nn.Conv2d(cin, c, 1, bias=False), _norm(norm, c), nn.ReLU(inplace=True),
+            nn.Conv2d(c, c, 3, stride, 1, bias=False), _norm(norm, c), nn.ReLU(inplace=True),
+            nn.Conv2d(c, out, 1, bias=False), _norm(norm, out),
         )  # fmt: skip
         self.short = (
-            nn.Sequential(nn.Conv2d(cin, out, 1, stride, bias=False), nn.BatchNorm2d(out))
+            nn.Sequential(nn.Conv2d(cin, out, 1, stride, bias=False), _norm(norm, out))
             if stride != 1 or cin != out
             else nn.Identity()
         )
@@ -76,14 +83,14 @@ class ResNetPID(nn.Module):
         super().__init__()
         block = _Bottleneck if hp.depth == 50 else _Basic
         self.log_input, self.flip = hp.log_input, hp.flip
-        self.stem = nn.Sequential(nn.Conv2d(hp.views * hp.scales, hp.width, 3, 1, 1, bias=False), nn.BatchNorm2d(hp.width),
+        self.stem = nn.Sequential(nn.Conv2d(hp.views * hp.scales, hp.width, 3, 1, 1, bias=False), _norm(hp.norm, hp.width),
                                   nn.ReLU(inplace=True))  # fmt: skip
         layers: list[nn.Module] = []
         cin = hp.width
         for i, n in enumerate(_BLOCKS[hp.depth]):
             c = hp.width * 2**i
             for j in range(n):
-                layers.append(block(cin, c, 2 if (j == 0 and i > 0) else 1))
+                layers.append(block(cin, c, 2 if (j == 0 and i > 0) else 1, hp.norm))
                 cin = c * block.expansion
         self.stages = nn.Sequential(*layers)
         self.drop = nn.Dropout(hp.dropout)

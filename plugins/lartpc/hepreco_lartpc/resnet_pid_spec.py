@@ -45,6 +45,10 @@ class ResNetPIDParams(BaseModel):
     flip: bool = False
     """Training only: flip each image at random along drift and along the wire coordinate (the same flips in
     every view and scale: a mirror in x and a half-turn about x, symmetries of an isotropic sample)."""
+    norm: Literal["batch", "group"] = "batch"
+    """Normalisation layers: ``batch`` (ResNet's BatchNorm) or ``group`` (GroupNorm, 8 groups: the same in
+    training and evaluation, where BatchNorm's running statistics can lag a fast-changing network on sparse
+    images)."""
     dropout: float = Field(0.0, ge=0, lt=1)
     """Dropout before the final linear layer."""
 

@@ -148,3 +148,20 @@ def test_log_input_and_flips():
     net_nf.eval()
     net.eval()
     assert torch.allclose(net_nf(x), net(x))
+
+
+def test_group_norm_is_the_same_in_training_and_evaluation():
+    net = build(ResNetPIDParams(depth=18, width=8, size=16, norm="group"))
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in net.modules())
+    assert sum(isinstance(m, torch.nn.GroupNorm) for m in net.modules()) == 1 + 2 * 8 + 3
+    x = torch.rand(3, 3, 16, 16)
+    net.train()
+    y_train = net(x)
+    net.eval()
+    assert torch.allclose(net(x), y_train, atol=1e-6)
+    # BatchNorm's outputs differ between the two (batch statistics against running statistics)
+    bn = build(ResNetPIDParams(depth=18, width=8, size=16))
+    bn.train()
+    y_bn = bn(x)
+    bn.eval()
+    assert not torch.allclose(bn(x), y_bn, atol=1e-3)
