@@ -7,7 +7,7 @@ from typing import Literal
 
 import awkward as ak
 import numpy as np
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 import hepreco
 from hepreco import InputTag
@@ -15,7 +15,7 @@ from hepreco_lartpc._hits import flat_hits
 from hepreco_lartpc.geometry import DetectorParams, detector
 from hepreco_lartpc.resnet_pid_spec import PID_PDGS
 
-__all__ = ["ParticleImager", "particle_images", "pid_class"]
+__all__ = ["DEFAULT_WINDOWS", "ImageWindow", "ParticleImager", "particle_images", "pid_class"]
 
 
 def pid_class(pdg: np.ndarray) -> np.ndarray:
@@ -70,35 +70,53 @@ def particle_images(offsets: np.ndarray, view: np.ndarray, x: np.ndarray, w: np.
     return out
 
 
-class ParticleImager(hepreco.Producer):
-    """The particle-ID images: per event, one ``size`` x ``size`` image per view of ``pixel`` cm pixels (rows:
-    wire coordinate w, columns: drift x), the charge in units of 10^4 electrons (absolute: dE/dx is what separates
-    electrons from photons), centred on the hits' charge-weighted centroid (``center: centroid``) or on the
-    particle's start (``center: vertex``: the start of the event's primary particle projected into each view,
-    standing for the beam entry point of a test beam or a reconstructed vertex; it puts the start of a shower,
-    where electrons and photons differ, in every image). With ``context_pixel``, a second image per view of
-    coarser pixels around the same centre follows (channels 3-5): the particle's whole extent (a track's length
-    and end, a decay, a shower's development) beside the fine detail.
+class ImageWindow(BaseModel):
+    """One image per view: its centre and pixel size."""
 
-    Products per event: ``image`` ((3 or 6, size, size) float32) and, with ``targets``, ``target`` (the class of
-    the event's first primary particle that is not a cosmic muon: 0 electron, 1 photon, 2 muon, 3 pion,
-    4 proton; -1 other) and ``valid`` (the target is a class and the event has hits).
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+    center: Literal["centroid", "vertex"] = "vertex"
+    """``centroid``: the hits' charge-weighted centroid; ``vertex``: the start of the event's primary particle
+    projected into each view (the test beam's entry point; a reconstructed vertex in a neutrino event)."""
+    pixel: float = Field(1.0, gt=0)
+    """Pixel side in cm (x and w)."""
+
+
+#: the shipped network's windows: the start at 1 cm (a shower's first centimetres: the photon's gap, one or two
+#: MIPs), the whole particle at 4 cm around the start (a track's length and end, a shower's development), and
+#: the charge centroid at 1 cm (the densest part: a Bragg peak, a stopping track's end)
+DEFAULT_WINDOWS = (
+    ImageWindow(center="vertex", pixel=1.0),
+    ImageWindow(center="vertex", pixel=4.0),
+    ImageWindow(center="centroid", pixel=1.0),
+)
+
+
+class ParticleImager(hepreco.Producer):
+    """The particle-ID images: per event and window, one ``size`` x ``size`` image per view (rows: wire
+    coordinate w, columns: drift x), the charge in units of 10^4 electrons (absolute: dE/dx is what separates
+    electrons from photons). Each window has its centre (the hits' charge-weighted centroid, or the particle's
+    start: the start of the event's primary particle projected into each view, standing for the beam entry point
+    of a test beam or a reconstructed vertex) and its pixel size. The default windows are the shipped network's:
+    the start at 1 cm (where electrons and photons differ), the start at 4 cm (the particle's whole extent: a
+    track's length and end, a decay, a shower's development) and the centroid at 1 cm (the densest part).
+
+    Products per event: ``image`` ((3 x windows, size, size) float32: the three views of the first window, then
+    of the next) and, with ``targets``, ``target`` (the class of the event's first primary particle that is not a
+    cosmic muon: 0 electron, 1 photon, 2 muon, 3 pion, 4 proton; -1 other) and ``valid`` (the target is a class
+    and the event has hits).
     """
 
     class Config(hepreco.ModuleConfig, DetectorParams):  # type: ignore[misc]
         hits: InputTag = InputTag("source:hits")
         """The hits (``view, x, w, charge``)."""
         particles: InputTag = InputTag("source:particles")
-        """The truth particles (``parent, pdg, process``; ``start_x/y/z`` for ``center: vertex``)."""
-        size: int = Field(64, ge=8)
+        """The truth particles (``parent, pdg, process``; ``start_x/y/z`` for a ``vertex`` window)."""
+        size: int = Field(48, ge=8)
         """Image side in pixels."""
-        pixel: float = Field(1.0, gt=0)
-        """Pixel side in cm (x and w)."""
-        center: Literal["centroid", "vertex"] = "centroid"
-        """Window centre: the hits' charge-weighted centroid, or the primary particle's start (the detector
-        fields give the views' wire angles; they must be the source's)."""
-        context_pixel: float | None = Field(None, gt=0)
-        """Pixel side (cm) of a second, coarser image per view around the same centre (null: none)."""
+        windows: list[ImageWindow] = Field(default_factory=lambda: list(DEFAULT_WINDOWS), min_length=1)
+        """The images per view: ``{center: centroid | vertex, pixel: cm}`` each (the detector fields give the
+        views' wire angles for ``vertex``; they must be the source's)."""
         targets: bool = False
         """Put ``target`` and ``valid`` (needs the truth particles)."""
 
@@ -111,11 +129,12 @@ class ParticleImager(hepreco.Producer):
         c = self.config
         det = detector(DetectorParams(**{k: getattr(c, k) for k in DetectorParams.model_fields}))
         self._angles = np.radians(np.asarray(det.angles, np.float64))
+        self._vertex = any(w.center == "vertex" for w in c.windows)
 
-    def _primaries(self, events: hepreco.Events) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray]:
-        """Per event, the index (into the flat particles) of the first primary that is not a cosmic (-1: none)."""
+    def _primaries(self, events: hepreco.Events) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """The flat particles and, per event, the index of its first primary that is not a cosmic (-1: none)."""
         fields = ("parent", "pdg", "process", "start_x", "start_y", "start_z")
-        need = fields if self.config.center == "vertex" else fields[:3]
+        need = fields if self._vertex else fields[:3]
         p_off, p = flat_hits(events[self.config.particles], need, product=str(self.config.particles))
         primary = (p["parent"] < 0) & (p["process"] != 9)
         first = np.full(len(p_off) - 1, -1, np.int64)
@@ -123,33 +142,32 @@ class ParticleImager(hepreco.Producer):
             idx = np.flatnonzero(primary[p_off[e] : p_off[e + 1]])
             if len(idx):
                 first[e] = p_off[e] + idx[0]
-        return p_off, p, first
+        return p, first
+
+    def _vertices(self, p: dict[str, np.ndarray], first: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per event the start's drift x and its w in each view (NaN without a primary)."""
+        has = first >= 0
+        k = np.where(has, first, 0)
+        if not len(p["start_x"]):
+            return np.full(len(first), np.nan), np.full((len(first), 3), np.nan)
+        y, z = p["start_y"][k].astype(np.float64), p["start_z"][k].astype(np.float64)
+        cw = z[:, None] * np.cos(self._angles)[None, :] + y[:, None] * np.sin(self._angles)[None, :]
+        return np.where(has, p["start_x"][k], np.nan), np.where(has[:, None], cw, np.nan)
 
     def produce(self, events: hepreco.Events) -> None:
         c = self.config
         offsets, f = flat_hits(events[c.hits], ("view", "x", "w", "charge"), product=str(c.hits))
-        n_ev = len(offsets) - 1
-        prim = self._primaries(events) if (c.targets or c.center == "vertex") else None
-        center = None
-        if c.center == "vertex":
-            assert prim is not None
-            _, p, first = prim
-            has = first >= 0
-            k = np.where(has, first, 0)
-            cx = np.where(has, p["start_x"][k] if len(p["start_x"]) else np.nan, np.nan)
-            y = p["start_y"][k] if len(p["start_y"]) else np.zeros(n_ev)
-            z = p["start_z"][k] if len(p["start_z"]) else np.zeros(n_ev)
-            cw = z[:, None] * np.cos(self._angles)[None, :] + y[:, None] * np.sin(self._angles)[None, :]
-            center = (cx, np.where(has[:, None], cw, np.nan))
-        kw = dict(size=c.size, center=center)
-        img = particle_images(offsets, f["view"], f["x"], f["w"], f["charge"], pixel=c.pixel, **kw)
-        if c.context_pixel is not None:
-            ctx = particle_images(offsets, f["view"], f["x"], f["w"], f["charge"], pixel=c.context_pixel, **kw)
-            img = np.concatenate([img, ctx], axis=1)
-        events.put("image", ak.Array(img))
+        p, first = self._primaries(events) if (c.targets or self._vertex) else ({}, np.empty(0, np.int64))
+        vertex = self._vertices(p, first) if self._vertex else None
+        hits = (offsets, f["view"], f["x"], f["w"], f["charge"])
+        images = [
+            particle_images(*hits, size=c.size, pixel=win.pixel, center=vertex if win.center == "vertex" else None)
+            for win in c.windows
+        ]
+        events.put("image", ak.Array(images[0] if len(images) == 1 else np.concatenate(images, axis=1)))
         if c.targets:
-            assert prim is not None
-            _, p, first = prim
-            target = np.where(first >= 0, pid_class(p["pdg"][np.maximum(first, 0)]) if len(p["pdg"]) else -1, -1)
+            target = np.full(len(first), -1, np.int64)
+            has = first >= 0
+            target[has] = pid_class(p["pdg"][first[has]])
             events.put("target", ak.Array(np.maximum(target, 0)))
             events.put("valid", ak.Array((target >= 0) & (np.diff(offsets) > 0)))

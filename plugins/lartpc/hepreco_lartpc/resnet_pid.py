@@ -75,7 +75,7 @@ class ResNetPID(nn.Module):
         hp: depth, width, image size, views, dropout.
 
     Shapes:
-        - input: ``(B, views * scales, size, size)`` charge images.
+        - input: ``(B, views * windows, size, size)`` charge images.
         - output: ``(B, 5)`` logits of electron, photon, muon, pion, proton.
     """
 
@@ -83,7 +83,7 @@ class ResNetPID(nn.Module):
         super().__init__()
         block = _Bottleneck if hp.depth == 50 else _Basic
         self.log_input, self.flip = hp.log_input, hp.flip
-        self.stem = nn.Sequential(nn.Conv2d(hp.views * hp.scales, hp.width, 3, 1, 1, bias=False), _norm(hp.norm, hp.width),
+        self.stem = nn.Sequential(nn.Conv2d(hp.views * hp.windows, hp.width, 3, 1, 1, bias=False), _norm(hp.norm, hp.width),
                                   nn.ReLU(inplace=True))  # fmt: skip
         layers: list[nn.Module] = []
         cin = hp.width

@@ -32,20 +32,20 @@ class ResNetPIDParams(BaseModel):
     """ResNet depth: 10, 18, 34 (basic blocks) or 50 (bottleneck blocks, the DUNE study's)."""
     width: int = Field(16, ge=4)
     """Filters of the first stage, doubled at each of the four stages (ResNet: 64)."""
-    size: int = Field(64, ge=16)
+    size: int = Field(48, ge=16)
     """Image side in pixels (``lartpc.ParticleImager``'s ``size``)."""
     views: int = Field(3, ge=1, le=3)
     """Images per scale: one per wire view (U, V, W)."""
-    scales: Literal[1, 2] = 1
-    """Image scales: 2 with ``lartpc.ParticleImager``'s ``context_pixel`` (a coarse image per view after the
-    fine ones); the input has ``views * scales`` channels."""
-    log_input: bool = False
+    windows: int = Field(3, ge=1, le=8)
+    """Images per view (``lartpc.ParticleImager``'s ``windows``: by default the start at 1 cm and 4 cm and the
+    charge centroid at 1 cm); the input has ``views * windows`` channels."""
+    log_input: bool = True
     """Feed ``log1p`` of the charge (in 10^4 electrons): a Bragg peak or a shower core (~100) and a MIP
     (~1-2) on one scale the BatchNorm statistics can settle on."""
-    flip: bool = False
+    flip: bool = True
     """Training only: flip each image at random along drift and along the wire coordinate (the same flips in
     every view and scale: a mirror in x and a half-turn about x, symmetries of an isotropic sample)."""
-    norm: Literal["batch", "group"] = "batch"
+    norm: Literal["batch", "group"] = "group"
     """Normalisation layers: ``batch`` (ResNet's BatchNorm) or ``group`` (GroupNorm, 8 groups: the same in
     training and evaluation, where BatchNorm's running statistics can lag a fast-changing network on sparse
     images)."""
@@ -57,9 +57,9 @@ def resnet_pid_inputs(hp: ResNetPIDParams) -> dict[str, InputSpec]:
     """One input: ``image``, the (views, size, size) charge images of ``lartpc.ParticleImager``."""
     return {
         "image": InputSpec(
-            shape=(hp.views * hp.scales, hp.size, hp.size),
-            doc="lartpc.ParticleImager image: hit charge per pixel and view (units of 10^4 electrons)"
-            + ("; the fine views, then the coarse ones" if hp.scales == 2 else ""),
+            shape=(hp.views * hp.windows, hp.size, hp.size),
+            doc="lartpc.ParticleImager image: hit charge per pixel and view (units of 10^4 electrons), the views "
+            "of each window in turn",
         )
     }
 

@@ -33,3 +33,22 @@ def test_the_training_recipe_is_valid_and_its_data_job_makes_tiles():
     assert cfg.model.hparams["tile"] == 128
     r = hepreco.run(EXAMPLES / cfg.data.job, events=2)
     assert r.summaries["imager"]["tiles"] > 0
+
+
+def test_the_pid_recipe_and_the_shipped_network_match_the_images(tmp_path, monkeypatch):
+    """The particle-ID recipe's data job makes the images the recipe's network takes, and the shipped
+    checkpoint runs on the held-out job's images (a few events: the figures are in the plugin README)."""
+    pytest.importorskip("torch")
+    from hepreco_lartpc.resnet_pid_spec import ResNetPIDParams, resnet_pid_inputs
+
+    from hepreco.ml import load_train_config
+
+    monkeypatch.chdir(tmp_path)
+    cfg, _ = load_train_config(EXAMPLES / "train_resnet_pid.yaml")
+    assert cfg.model.name == "lartpc-resnet-pid" and cfg.data.events == 7000
+    shape = resnet_pid_inputs(ResNetPIDParams(**cfg.model.hparams))["image"].shape
+    r = hepreco.run(EXAMPLES / "pid.yaml", events=10)
+    s = r.summaries["metrics"]
+    assert s["events"] == sum(map(sum, s["confusion"])) > 0
+    assert shape == (9, 48, 48)
+    assert (tmp_path / "lartpc_pid_hists.root").is_file()

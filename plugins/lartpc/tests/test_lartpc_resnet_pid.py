@@ -23,7 +23,7 @@ def test_depth_is_the_resnets(depth, convs):
     # the stem and every block's convolutions (shortcut projections aside) make the depth, the linear layer the last
     body = [m for n, m in net.named_modules() if isinstance(m, torch.nn.Conv2d) and "short" not in n]
     assert len(body) == convs
-    assert net(torch.zeros(2, 3, 32, 32)).shape == (2, 5)
+    assert net(torch.zeros(2, 9, 32, 32)).shape == (2, 5)
     assert get_model("lartpc-resnet-pid").make_hparams().depth == 18
 
 
@@ -101,12 +101,17 @@ def _images(tmp_path, name, **imager):
 
 
 def test_vertex_centre_and_context_in_a_job(tmp_path):
-    cen = _images(tmp_path, "cen")
-    vtx = _images(tmp_path, "vtx", center="vertex", context_pixel=4.0)
+    cen = _images(tmp_path, "cen", windows=[{"center": "centroid", "pixel": 1.0}])
+    vtx = _images(tmp_path, "vtx", windows=[{"center": "vertex", "pixel": 1.0}, {"center": "vertex", "pixel": 4.0}])
+    both = _images(tmp_path, "default")
     key = next(k for k in cen if k.endswith("image"))
     tkey, vkey = (next(k for k in vtx if k.endswith(s)) for s in ("target", "valid"))
     img_c, img_v = np.stack(cen[key]), np.stack(vtx[key])
     assert img_c.shape == (6, 3, 32, 32) and img_v.shape == (6, 6, 32, 32)
+    # the default windows are the shipped network's: start at 1 cm, start at 4 cm, centroid at 1 cm
+    img_d = np.stack(both[key])
+    assert img_d.shape == (6, 9, 32, 32)
+    assert np.array_equal(img_d[:, :6], img_v) and np.array_equal(img_d[:, 6:], img_c)
     checked = 0
     for e in range(6):
         if not vtx[vkey][e] or int(vtx[tkey][e]) == 1:
@@ -122,7 +127,7 @@ def test_vertex_centre_and_context_in_a_job(tmp_path):
 
 
 def test_log_input_and_flips():
-    hp = ResNetPIDParams(depth=10, width=8, size=16, scales=2, log_input=True, flip=True)
+    hp = ResNetPIDParams(depth=10, width=8, size=16, windows=2, log_input=True, flip=True)
     net = build(hp)
     assert net.stem[0].in_channels == 6
     from hepreco_lartpc.resnet_pid_spec import resnet_pid_inputs
@@ -133,7 +138,7 @@ def test_log_input_and_flips():
     y1, y2 = net(x), net(x)
     assert torch.equal(y1, y2)  # no flips outside training
     # log_input: the network sees log1p(charge): a network without it fed log1p(x) gives the same outputs
-    plain = build(ResNetPIDParams(depth=10, width=8, size=16, scales=2))
+    plain = build(ResNetPIDParams(depth=10, width=8, size=16, windows=2, log_input=False, flip=False))
     plain.load_state_dict(net.state_dict())
     plain.eval()
     assert torch.allclose(plain(torch.log1p(x)), y1, atol=1e-5)
@@ -143,7 +148,7 @@ def test_log_input_and_flips():
     outs = {tuple(net(x).detach().flatten().round(decimals=4).tolist()) for _ in range(8)}
     assert len(outs) > 1
     # outside training the flips are off: the network is the same as one built without them
-    net_nf = build(ResNetPIDParams(depth=10, width=8, size=16, scales=2, log_input=True))
+    net_nf = build(ResNetPIDParams(depth=10, width=8, size=16, windows=2, log_input=True, flip=False))
     net_nf.load_state_dict(net.state_dict())
     net_nf.eval()
     net.eval()
@@ -151,7 +156,7 @@ def test_log_input_and_flips():
 
 
 def test_group_norm_is_the_same_in_training_and_evaluation():
-    net = build(ResNetPIDParams(depth=18, width=8, size=16, norm="group"))
+    net = build(ResNetPIDParams(depth=18, width=8, size=16, norm="group", windows=1, flip=False))
     assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in net.modules())
     assert sum(isinstance(m, torch.nn.GroupNorm) for m in net.modules()) == 1 + 2 * 8 + 3
     x = torch.rand(3, 3, 16, 16)
@@ -160,7 +165,7 @@ def test_group_norm_is_the_same_in_training_and_evaluation():
     net.eval()
     assert torch.allclose(net(x), y_train, atol=1e-6)
     # BatchNorm's outputs differ between the two (batch statistics against running statistics)
-    bn = build(ResNetPIDParams(depth=18, width=8, size=16))
+    bn = build(ResNetPIDParams(depth=18, width=8, size=16, norm="batch", windows=1, flip=False))
     bn.train()
     y_bn = bn(x)
     bn.eval()
