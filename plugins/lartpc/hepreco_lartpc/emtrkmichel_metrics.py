@@ -51,7 +51,7 @@ def best_f1_cut(signal: np.ndarray, background: np.ndarray, edges: np.ndarray) -
         >>> bkg = np.array([50, 10, 2, 1.0])
         >>> f = best_f1_cut(sig, bkg, np.array([0, 0.25, 0.5, 0.75]))
         >>> f["cut"], round(f["f1"], 4), f["efficiency"], round(f["purity"], 4)
-        (0.5, 0.8, 0.9, 0.75)
+        (0.5, 0.8182, 0.9, 0.75)
     """
     sig = np.asarray(signal, dtype=np.float64)
     bkg = np.asarray(background, dtype=np.float64)
