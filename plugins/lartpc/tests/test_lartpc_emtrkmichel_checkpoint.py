@@ -57,3 +57,12 @@ def test_the_shipped_checkpoint_is_int8_on_disk_and_float32_in_the_network():
     assert {dtypes[k + INT8_SCALE_SUFFIX] for k in quantized} == {"torch.float32"}
     assert {v for k, v in dtypes.items() if k not in quantized} == {"torch.float32"}  # biases and scales
     assert {str(p.dtype) for p in ckpt.build().parameters()} == {"torch.float32"}
+
+
+@pytest.mark.parametrize("name", ["lartpc-emtrkmichel", "lartpc-emtrkmichel-fcn"])
+def test_the_shipped_checkpoints_record_a_michel_working_point_chosen_on_training_side_events(name):
+    from hepreco.ml import load_checkpoint
+
+    wp = load_checkpoint(f"builtin:{name}").working_point
+    assert 0 < wp["michel_threshold"] < 1
+    assert "--seed 11" in wp["data"] and "seed 31" not in wp["data"].replace("never the held-out seed 31", "")
