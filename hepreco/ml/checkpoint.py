@@ -6,7 +6,10 @@ A checkpoint is a folder::
                            training config, data recipe, versions, the weights' sha256, metrics
     model.safetensors      a torch network's weights (safetensors: never pickle); float32 as trained, or
                            stored in float16 / bfloat16 (``weights_dtype``) and upcast to the network's
-                           parameter dtype when loaded
+                           parameter dtype when loaded, or int8 weight-only quantized (``weights_dtype="int8"``:
+                           every floating tensor of >= 2 dimensions as int8 with one float32 scale per output
+                           row, stored beside it as ``NAME..int8_scale``; dequantized into the network's
+                           float32 parameters when loaded)
     model.txt              ... or a non-torch model in its library's own format (LightGBM text)
     optimizer.safetensors  only in a training's ``last/`` checkpoint: what ``resume`` needs
     trainer_state.json
@@ -45,6 +48,7 @@ if TYPE_CHECKING:
 __all__ = [
     "BUILTIN_PREFIX",
     "FORMAT_VERSION",
+    "INT8_SCALE_SUFFIX",
     "METADATA_FILE",
     "WEIGHT_DTYPES",
     "Checkpoint",
@@ -62,8 +66,14 @@ TORCH_WEIGHTS = "model.safetensors"
 OPTIMIZER_FILE = "optimizer.safetensors"
 STATE_FILE = "trainer_state.json"
 BUILTIN_PREFIX = "builtin:"
-#: the storage dtypes a torch checkpoint's floating-point tensors may be saved in (``weights_dtype``)
-WEIGHT_DTYPES = ("float32", "float16", "bfloat16")
+#: the storage dtypes a torch checkpoint's floating-point tensors may be saved in (``weights_dtype``); ``int8`` is
+#: weight-only quantization: tensors of >= 2 dimensions as int8 with a float32 scale per output row, the others
+#: (biases, normalisation) kept as float32
+WEIGHT_DTYPES = ("float32", "float16", "bfloat16", "int8")
+#: the suffix of the scale tensor of an int8-quantized tensor ``NAME`` (``NAME..int8_scale``). No torch state-dict
+#: key contains ``..`` (module, parameter and buffer names are non-empty and hold no dot), so it cannot collide
+#: with a parameter's name; the metadata records it as ``weights.quantization.scale_suffix``.
+INT8_SCALE_SUFFIX = "..int8_scale"
 _REQUIRED = ("hepreco_checkpoint", "model", "kind", "hparams", "preprocessing", "weights")
 
 
@@ -180,6 +190,21 @@ class Checkpoint:
     def metrics(self) -> dict[str, Any]:
         return dict(self.metadata.get("metrics") or {})
 
+    @property
+    def working_point(self) -> dict[str, Any]:
+        """The working point recorded with the weights (``metadata.json``'s ``working_point``: e.g. a score cut
+        chosen on training-side data, and how it was chosen); empty when none is recorded. Modules that apply a
+        cut take their default from it."""
+        wp = self.metadata.get("working_point")
+        return dict(wp) if isinstance(wp, dict) else {}
+
+    @property
+    def scale_suffix(self) -> str:
+        """The suffix of the int8 scale tensors in the weights file (``weights.quantization.scale_suffix``)."""
+        q = self.metadata["weights"].get("quantization")
+        suffix = q.get("scale_suffix") if isinstance(q, dict) else None
+        return str(suffix) if suffix else INT8_SCALE_SUFFIX
+
     def provenance(self) -> dict[str, Any]:
         """What a product made with this checkpoint records: model, reference, folder and hash."""
         return {"model": self.model_name, "checkpoint": self.ref, "path": str(self.path), "hash": self.hash}
@@ -196,7 +221,12 @@ class Checkpoint:
             return self._built[key]
         model = self.spec.build_model(self.hparams)
         if self.spec.kind == "torch":
-            load_torch_weights(model, self.weights_path, what=f"model '{self.model_name}' with {self._hp_text()}")
+            load_torch_weights(
+                model,
+                self.weights_path,
+                what=f"model '{self.model_name}' with {self._hp_text()}",
+                scale_suffix=self.scale_suffix,
+            )
             model = model.to(device).eval()
         else:
             try:
@@ -228,11 +258,13 @@ def _fmt(shape: Any) -> str:
     return str(tuple(int(s) for s in shape))
 
 
-def load_torch_weights(model: Any, path: Path, *, what: str) -> None:
+def load_torch_weights(model: Any, path: Path, *, what: str, scale_suffix: str = INT8_SCALE_SUFFIX) -> None:
     """Load a safetensors file into ``model``, refusing (by tensor name and shape) weights that do not fit.
 
     Floating-point tensors stored in another dtype (a checkpoint saved with ``weights_dtype="float16"``) are
-    cast to the dtype of the model's own tensor (float32 for a network as built)."""
+    cast to the dtype of the model's own tensor (float32 for a network as built). An int8 tensor ``NAME`` with a
+    scale tensor ``NAME`` + ``scale_suffix`` (``weights_dtype="int8"``) is dequantized, ``int8 value x scale of
+    its row`` (the first dimension), into the model's floating-point tensor."""
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
@@ -249,7 +281,8 @@ def load_torch_weights(model: Any, path: Path, *, what: str) -> None:
         msg = f"{path}: tensor {shown} holds NaN or infinite values: refused (a diverged training?)"
         raise CheckpointError(msg, path=path)
     expected = model.state_dict()
-    problems = []
+    problems: list[str] = []
+    tensors = _dequantize_int8(tensors, expected, scale_suffix, problems)
     for name, tensor in expected.items():
         if name not in tensors:
             problems.append(f"tensor '{name}' {_fmt(tensor.shape)} is missing from the file")
@@ -271,6 +304,37 @@ def load_torch_weights(model: Any, path: Path, *, what: str) -> None:
         for name, t in tensors.items()
     }
     model.load_state_dict(tensors, strict=True)
+
+
+def _dequantize_int8(
+    tensors: dict[str, Any], expected: Mapping[str, Any], suffix: str, problems: list[str]
+) -> dict[str, Any]:
+    """``tensors`` with each int8 tensor that has a scale tensor (``NAME`` + ``suffix``) replaced by its float32
+    values, ``int8 x scale`` per row; a scale without its tensor, a scale of the wrong shape, or an int8 tensor
+    without a scale where the model holds floating-point values are added to ``problems``."""
+    import torch
+
+    scales = {name[: -len(suffix)]: t for name, t in tensors.items() if name.endswith(suffix)}
+    if not scales and not any(t.dtype == torch.int8 for t in tensors.values()):
+        return tensors
+    out = {name: t for name, t in tensors.items() if not name.endswith(suffix)}
+    for name, scale in scales.items():
+        q = out.get(name)
+        if q is None:
+            problems.append(f"scale tensor '{name}{suffix}' in the file has no int8 tensor '{name}'")
+            continue
+        if q.dtype != torch.int8 or q.dim() < 1 or tuple(scale.shape) != (q.shape[0],):
+            problems.append(
+                f"tensor '{name}' ({str(q.dtype).removeprefix('torch.')} {_fmt(q.shape)}) does not fit its scale "
+                f"tensor {_fmt(scale.shape)}: an int8 tensor with one scale per row (the first dimension) is expected"
+            )
+            continue
+        shape = (q.shape[0],) + (1,) * (q.dim() - 1)
+        out[name] = q.to(torch.float32) * scale.to(torch.float32).reshape(shape)
+    for name, t in out.items():
+        if t.dtype == torch.int8 and name not in scales and name in expected and expected[name].is_floating_point():
+            problems.append(f"tensor '{name}' is int8 in the file without its scale tensor '{name}{suffix}'")
+    return out
 
 
 def _read_metadata(folder: Path) -> dict[str, Any]:
@@ -500,10 +564,19 @@ def save_checkpoint(
         weights_dtype: torch only: store the floating-point tensors as ``float16`` or ``bfloat16`` (half the
             size of float32; loading casts them back to the network's dtype) or ``float32``; default: as they
             are. Recorded as ``weights.dtype`` in the metadata. float16 refuses a tensor with values beyond its
-            range (65504) rather than store infinities.
+            range (65504) rather than store infinities. ``int8``: weight-only quantization, about a quarter of
+            float32: every floating-point tensor with 2 or more dimensions (dense and convolution weights) is
+            stored as int8 with one float32 scale per output row (the first dimension; symmetric:
+            ``scale = max|row| / 127``, ``int8 = round(value / scale)``, so each value is off by at most
+            ``scale / 2``), in a tensor named ``NAME`` + :data:`INT8_SCALE_SUFFIX`; 1-D and 0-D tensors
+            (biases, BatchNorm) stay float32. Loading dequantizes (``int8 x scale``) into the network's float32
+            parameters: inference computes in float32. The metadata records ``weights.dtype: int8`` and
+            ``weights.quantization`` (scheme, scale suffix, the tensors quantized). NaN or infinite weights
+            are refused.
 
     Raises:
-        ValueError: an unknown ``weights_dtype``, or values that do not fit it.
+        ValueError: an unknown ``weights_dtype``, or values that do not fit it (beyond float16's range; NaN or
+            infinite values for int8).
     """
     if weights_dtype is not None and weights_dtype not in WEIGHT_DTYPES:
         msg = f"weights_dtype {weights_dtype!r}: choose one of {', '.join(WEIGHT_DTYPES)}"
@@ -514,13 +587,16 @@ def save_checkpoint(
     pre = Preprocessing.coerce(preprocessing) if preprocessing is not None else spec.input_spec(hp)
     tmp = final.with_name(f".{final.name}.tmp-{uuid.uuid4().hex[:8]}")
     tmp.mkdir()
+    quantized: list[str] = []
     try:
         if spec.kind == "torch":
             from safetensors.torch import save_file
 
             wfile = TORCH_WEIGHTS
             tensors = {k: v.detach().cpu().clone().contiguous() for k, v in model.state_dict().items()}
-            if weights_dtype is not None:
+            if weights_dtype == "int8":
+                tensors, quantized = _quantize_int8(tensors)
+            elif weights_dtype is not None:
                 tensors = _cast_tensors(tensors, weights_dtype)
             # one metadata key only: safetensors writes its header's metadata map in hash order, so with
             # several keys the same weights would give files (and hashes) that differ between runs
@@ -554,7 +630,16 @@ def save_checkpoint(
                 files.insert(0, OPTIMIZER_FILE)
             (tmp / STATE_FILE).write_text(json.dumps(state, indent=1, default=_json_default))
             meta["resume"] = {"files": files, "epoch": state.get("epoch")}
-        if spec.kind == "torch":
+        if spec.kind == "torch" and quantized:
+            meta["weights"]["dtype"] = "int8"
+            meta["weights"]["quantization"] = {
+                "scheme": "int8 weight-only, symmetric, one float32 scale per output row (scale = max|row| / 127)",
+                "scale_suffix": INT8_SCALE_SUFFIX,
+                "scale_dtype": "float32",
+                "others": "float32",
+                "tensors": quantized,
+            }
+        elif spec.kind == "torch":
             dtypes = sorted({str(t.dtype).removeprefix("torch.") for t in tensors.values() if t.is_floating_point()})
             if dtypes:
                 meta["weights"]["dtype"] = dtypes[0] if len(dtypes) == 1 else dtypes
@@ -590,6 +675,36 @@ def _cast_tensors(tensors: dict[str, Any], dtype_name: str) -> dict[str, Any]:
     return out
 
 
+def _quantize_int8(tensors: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """Weight-only int8: each floating-point tensor of >= 2 dimensions as int8 with one float32 scale per row
+    (the first dimension, a layer's output) in ``NAME`` + :data:`INT8_SCALE_SUFFIX`; other floating-point
+    tensors as float32; the rest as they are. Returns the tensors and the names quantized. Refuses NaN or
+    infinite values."""
+    import torch
+
+    out: dict[str, Any] = {}
+    quantized = []
+    for name, t in tensors.items():
+        if not t.is_floating_point():
+            out[name] = t
+            continue
+        if not bool(t.isfinite().all()):
+            msg = f"tensor '{name}' holds NaN or infinite values: not stored as int8 (a diverged training?)"
+            raise ValueError(msg)
+        if t.dim() < 2:
+            out[name] = t.to(torch.float32).contiguous()
+            continue
+        rows = t.detach().to(torch.float64).reshape(t.shape[0], -1)
+        scale = (rows.abs().amax(dim=1) / 127.0).to(torch.float32)
+        # an all-zero row has scale 0 and stores zeros; the division uses 1 there
+        safe = torch.where(scale > 0, scale, torch.ones_like(scale)).to(torch.float64)
+        q = torch.round(rows / safe[:, None]).clamp_(-127, 127).to(torch.int8)
+        out[name] = q.reshape(t.shape).contiguous()
+        out[name + INT8_SCALE_SUFFIX] = scale.contiguous()
+        quantized.append(name)
+    return out, quantized
+
+
 def convert_checkpoint(
     ref: str | os.PathLike[str],
     folder: str | os.PathLike[str],
@@ -598,13 +713,15 @@ def convert_checkpoint(
     registry: Registry | None = None,
 ) -> Checkpoint:
     """Write checkpoint ``ref`` (a folder or ``builtin:NAME``) again at ``folder`` with its torch weights stored
-    as ``weights_dtype`` (e.g. ``float16``: half the file), keeping its metadata (model, hyper-parameters,
+    as ``weights_dtype`` (e.g. ``float16``: half the file; ``int8``: weight-only quantization with a float32
+    scale per output row, about a quarter of float32, see :func:`save_checkpoint`), keeping its metadata (model, hyper-parameters,
     preprocessing, training, data, metrics, the epoch, ...). The new metadata records the new weights hash and
     ``converted_from`` (the old hash and dtype). ``folder`` may be ``ref``'s own folder (replaced atomically).
 
     Example (a checkpoint folder ``run/best``)::
 
         convert_checkpoint("run/best", "run/best-fp16", weights_dtype="float16")
+        convert_checkpoint("run/best", "run/best-int8", weights_dtype="int8")
     """
     src = load_checkpoint(ref, registry=registry)
     if src.spec.kind != "torch":

@@ -278,3 +278,144 @@ def test_weights_dtype_is_checked(tmp_path, registry):
     ok = save_checkpoint(tmp_path / "c", spec=spec, model=model, weights_dtype="bfloat16")
     assert ok.metadata["weights"]["dtype"] == "bfloat16"
     assert ok.build().state_dict()[next(iter(model.state_dict()))].dtype == torch.float32
+
+
+def _int8_cnn(tmp_path):
+    """toy-cnn (two 3x3 convolutions around a BatchNorm) with random weights and BatchNorm statistics, saved as
+    float32 and converted to int8."""
+    from hepreco.ml import convert_checkpoint
+
+    spec = get_model("toy-cnn")
+    torch.manual_seed(3)
+    model = spec.build_model()
+    with torch.no_grad():
+        bn = model[1]
+        bn.running_mean.normal_()
+        bn.running_var.uniform_(0.5, 2.0)
+        bn.weight.normal_()
+        model[0].weight[1].zero_()  # an all-zero output row: scale 0, stored exactly
+    f32 = save_checkpoint(tmp_path / "f32", spec=spec, model=model, metrics={"valid": {"auc": 0.7}})
+    q = convert_checkpoint(f32.path, tmp_path / "int8", weights_dtype="int8")
+    return spec, model, f32, q
+
+
+def test_int8_weights_round_trip_within_half_a_scale_step(tmp_path, registry):
+    from safetensors.torch import load_file
+
+    from hepreco.ml.checkpoint import INT8_SCALE_SUFFIX
+
+    _, model, f32, q = _int8_cnn(tmp_path)
+    stored = load_file(str(q.weights_path))
+    ref = model.state_dict()
+    assert q.metadata["weights"]["dtype"] == "int8"
+    quant = q.metadata["weights"]["quantization"]
+    assert quant["scale_suffix"] == INT8_SCALE_SUFFIX
+    assert quant["tensors"] == ["0.weight", "3.weight"]  # every floating tensor of >= 2 dimensions
+    assert q.metadata["converted_from"] == {**q.metadata["converted_from"], "sha256": f32.hash, "dtype": "float32"}
+    assert q.metadata["metrics"] == f32.metadata["metrics"]
+    for name in quant["tensors"]:
+        w, s = ref[name], stored[name + INT8_SCALE_SUFFIX]
+        assert stored[name].dtype == torch.int8 and stored[name].shape == w.shape
+        assert s.dtype == torch.float32 and s.shape == (w.shape[0],)
+        torch.testing.assert_close(s, w.reshape(w.shape[0], -1).abs().amax(1) / 127, rtol=1e-6, atol=0)
+        assert int(stored[name].abs().max()) == 127
+        back = stored[name].float() * s.reshape(-1, 1, 1, 1)
+        err = (back - w).abs().reshape(w.shape[0], -1)
+        assert bool((err <= s[:, None] / 2 * (1 + 1e-5) + 1e-12).all()), name
+        assert float(err.max()) > 0  # it is quantized, not stored exactly
+    assert bool((stored["0.weight"][1] == 0).all()) and float(stored["0.weight" + INT8_SCALE_SUFFIX][1]) == 0.0
+    # 1-D tensors (biases, BatchNorm) are kept as float32, exactly; the integer counter as it was
+    for name in ("0.bias", "1.weight", "1.bias", "1.running_mean", "1.running_var", "3.bias"):
+        assert stored[name].dtype == torch.float32 and torch.equal(stored[name], ref[name]), name
+    assert stored["1.num_batches_tracked"].dtype == torch.int64
+    # no scale tensor name can be a state-dict key
+    assert all(INT8_SCALE_SUFFIX not in k for k in ref)
+
+
+def test_int8_weights_load_as_their_dequantized_float32_values(tmp_path, registry):
+    from safetensors.torch import load_file
+
+    from hepreco.ml.checkpoint import INT8_SCALE_SUFFIX
+
+    _, model, f32, q = _int8_cnn(tmp_path)
+    stored = load_file(str(q.weights_path))
+    loaded = load_checkpoint(q.path, model="toy-cnn")
+    net = loaded.build()
+    for name, p in net.state_dict().items():
+        if name in q.metadata["weights"]["quantization"]["tensors"]:
+            s = stored[name + INT8_SCALE_SUFFIX].reshape(-1, 1, 1, 1)
+            assert p.dtype == torch.float32
+            assert torch.equal(p, stored[name].float() * s), name
+        else:
+            assert torch.equal(p, model.state_dict()[name]), name
+    x = np.random.default_rng(1).normal(size=(4, 2, 8, 8)).astype(np.float32)
+    a, b = loaded.predict({"image": x}), f32.predict({"image": x})
+    assert not np.array_equal(a, b)
+    np.testing.assert_allclose(a, b, atol=0.05)
+    # TorchInference's cached loader dequantizes the same way
+    from hepreco.ml.inference import InferenceSettings, cached_model
+
+    cached = cached_model(loaded, InferenceSettings())
+    for name, p in net.state_dict().items():
+        assert torch.equal(cached.state_dict()[name], p), name
+
+
+def test_int8_file_is_about_a_quarter_of_float32(tmp_path, registry):
+    from hepreco.ml import convert_checkpoint
+
+    spec = get_model("toy-linear")
+    torch.manual_seed(2)
+    model = spec.build_model(spec.make_hparams({"features": 20000}))
+    f32 = save_checkpoint(tmp_path / "f32", spec=spec, model=model, hparams={"features": 20000})
+    q = convert_checkpoint(f32.path, tmp_path / "int8", weights_dtype="int8")
+    ratio = q.weights_path.stat().st_size / f32.weights_path.stat().st_size
+    assert 0.24 < ratio < 0.27, ratio
+    x = np.random.default_rng(0).normal(size=(5, 20000)).astype(np.float32)
+    np.testing.assert_allclose(q.predict({"x": x}), f32.predict({"x": x}), atol=0.02)
+    # int8 -> float32 stores the dequantized values
+    back = convert_checkpoint(q.path, tmp_path / "back", weights_dtype="float32")
+    assert back.metadata["weights"]["dtype"] == "float32" and back.metadata["converted_from"]["dtype"] == "int8"
+    assert torch.equal(back.build().state_dict()["weight"], q.build().state_dict()["weight"])
+
+
+def test_int8_refuses_non_finite_weights_and_unmatched_scales(tmp_path, registry):
+    from safetensors.torch import load_file, save_file
+
+    from hepreco.ml.checkpoint import INT8_SCALE_SUFFIX
+
+    spec = get_model("toy-cnn")
+    model = spec.build_model()
+    with torch.no_grad():
+        model[0].weight[0, 0, 0, 0] = float("nan")
+    with pytest.raises(ValueError, match=r"tensor '0\.weight' holds NaN or infinite values: not stored as int8"):
+        save_checkpoint(tmp_path / "nan", spec=spec, model=model, weights_dtype="int8")
+    assert not (tmp_path / "nan").exists()
+    with torch.no_grad():
+        model[0].weight[0, 0, 0, 0] = 0.0
+        model[1].bias[0] = float("inf")  # a 1-D tensor too
+    with pytest.raises(ValueError, match=r"tensor '1\.bias' holds NaN or infinite values"):
+        save_checkpoint(tmp_path / "inf", spec=spec, model=model, weights_dtype="int8")
+    with torch.no_grad():
+        model[1].bias[0] = 0.0
+    ok = save_checkpoint(tmp_path / "ok", spec=spec, model=model, weights_dtype="int8")
+    stored = load_file(str(ok.weights_path))
+    # a scale tensor without its int8 tensor, and an int8 tensor without its scale, are refused by name
+    broken = dict(stored)
+    broken["3.weight"] = broken.pop("0.weight")  # wrong shape for 3.weight's scale
+    del broken["0.weight" + INT8_SCALE_SUFFIX]
+    save_file(broken, str(tmp_path / "broken.safetensors"))
+    from hepreco.ml.checkpoint import load_torch_weights
+
+    with pytest.raises(CheckpointError, match=r"tensor '3\.weight' \(int8 \(4, 2, 3, 3\)\) does not fit its scale"):
+        load_torch_weights(spec.build_model(), tmp_path / "broken.safetensors", what="toy-cnn")
+    nosc = dict(stored)
+    del nosc["3.weight" + INT8_SCALE_SUFFIX]
+    save_file(nosc, str(tmp_path / "noscale.safetensors"))
+    with pytest.raises(CheckpointError, match=r"tensor '3\.weight' is int8 in the file without its scale tensor"):
+        load_torch_weights(spec.build_model(), tmp_path / "noscale.safetensors", what="toy-cnn")
+    # a NaN scale is refused at load like any non-finite tensor
+    bad = dict(stored)
+    bad["0.weight" + INT8_SCALE_SUFFIX] = torch.full_like(bad["0.weight" + INT8_SCALE_SUFFIX], float("nan"))
+    save_file(bad, str(tmp_path / "nanscale.safetensors"))
+    with pytest.raises(CheckpointError, match="holds NaN or infinite values"):
+        load_torch_weights(spec.build_model(), tmp_path / "nanscale.safetensors", what="toy-cnn")

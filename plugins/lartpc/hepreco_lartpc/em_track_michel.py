@@ -35,8 +35,13 @@ class EmTrackMichelId(hepreco.Producer, TorchInference):
     The network runs on the Device service's device (``hepreco.ml.TorchInference``: one model load per process,
     autocast precision on a GPU, also on the CPU with ``gpu_path_on_cpu``; ``dense``'s FFTs stay float32).
 
-    Products per hit (jagged like the hits, float32): ``em_score``, ``track_score``, ``none_score`` (the
-    softmax head, summing to 1) and ``michel_score`` (the sigmoid head).
+    Products per hit (jagged like the hits): ``em_score``, ``track_score``, ``none_score`` (float32, the
+    softmax head, summing to 1), ``michel_score`` (float32, the sigmoid head) and ``michel`` (bool: the hit is
+    called Michel, ``michel_score >= michel_threshold``). The Michel cut is the checkpoint's working point
+    (``working_point.michel_threshold`` in its ``metadata.json``, chosen on training-side events) unless
+    ``michel_threshold`` sets one; 0.5 for a checkpoint that records none. The summary reports the cut used
+    (``michel_threshold``) and where it came from (``michel_threshold_from``: ``config``, ``checkpoint`` or
+    ``default``).
     """
 
     model_name = ("lartpc-emtrkmichel", "lartpc-emtrkmichel-fcn")
@@ -73,8 +78,15 @@ class EmTrackMichelId(hepreco.Producer, TorchInference):
         gpu_path_on_cpu: bool = False
         """Apply the Device service's autocast precision on the CPU too (a GPU only otherwise): how the tests
         exercise the GPU code path without a GPU."""
+        michel_threshold: float | None = Field(None, ge=0, le=1)
+        """The Michel cut: hits with ``michel_score >= michel_threshold`` are called Michel (the ``michel``
+        product). None: the checkpoint's working point (``working_point.michel_threshold`` in its metadata,
+        chosen on training-side events) when it records one, else 0.5."""
 
-    produces = ("em_score", "track_score", "none_score", "michel_score")
+    produces = ("em_score", "track_score", "none_score", "michel_score", "michel")
+
+    #: the Michel cut of a checkpoint that records no working point
+    DEFAULT_MICHEL_THRESHOLD: ClassVar[float] = 0.5
 
     #: the modes of each network
     MODES: ClassVar[dict[str, tuple[str, ...]]] = {
@@ -110,6 +122,24 @@ class EmTrackMichelId(hepreco.Producer, TorchInference):
             raise ValueError(f"module '{self.label}': {msg}")
         self.mode_counts: dict[str, int] = {}
         self.n_hits = 0
+        self.n_michel = 0
+        self.michel_threshold, self.michel_threshold_from = self._michel_threshold()
+
+    def _michel_threshold(self) -> tuple[float, str]:
+        """The Michel cut and where it comes from: the config, the checkpoint's working point, or the default."""
+        if self.config.michel_threshold is not None:
+            return float(self.config.michel_threshold), "config"
+        value = self.checkpoint.working_point.get("michel_threshold")
+        if value is None:
+            return self.DEFAULT_MICHEL_THRESHOLD, "default"
+        value = float(value)
+        if not 0.0 <= value <= 1.0:
+            msg = (
+                f"module '{self.label}': checkpoint {self.checkpoint.path} records working_point.michel_threshold "
+                f"{value}, not a score cut in [0, 1]"
+            )
+            raise ValueError(msg)
+        return value, "checkpoint"
 
     def _autocast(self) -> contextlib.AbstractContextManager[Any]:
         import torch
@@ -151,8 +181,17 @@ class EmTrackMichelId(hepreco.Producer, TorchInference):
         self.n_hits += len(logits)
         s = scores(torch.from_numpy(logits)).numpy().astype(np.float32)
         counts = np.diff(hv.offsets)
-        for j, name in enumerate(self.produces):
+        for j, name in enumerate(self.produces[:4]):
             events.put(name, ak.unflatten(s[:, j], counts))
+        michel = s[:, 3] >= np.float32(self.michel_threshold)
+        self.n_michel += int(michel.sum())
+        events.put("michel", ak.unflatten(michel, counts))
 
     def end_job(self) -> None:
-        self.summary(hits=self.n_hits, **{f"hits_{m}": n for m, n in sorted(self.mode_counts.items())})
+        self.summary(
+            hits=self.n_hits,
+            michel_called=self.n_michel,
+            michel_threshold=self.michel_threshold,
+            michel_threshold_from=self.michel_threshold_from,
+            **{f"hits_{m}": n for m, n in sorted(self.mode_counts.items())},
+        )
