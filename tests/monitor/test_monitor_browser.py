@@ -213,3 +213,50 @@ def test_file_comparison_page(browser, tmp_path):
         assert "new.root vs ref.root" in browser.find_element("id", "title").text
     finally:
         server.stop()
+
+
+def _start_monitored(config: dict[str, Any], tmp_path: Path) -> tuple[subprocess.Popen, str]:
+    path = tmp_path / "job.yaml"
+    path.write_text(json.dumps(config))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hepreco", "run", str(path), "--no-reports"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+    )  # fmt: skip
+    assert proc.stderr is not None
+    for _ in range(200):
+        line = proc.stderr.readline()
+        if "monitor at " in line:
+            return proc, line.split("monitor at ", 1)[1].split()[0]
+        if not line and proc.poll() is not None:
+            break
+    proc.kill()
+    pytest.fail("the job printed no monitor URL")
+
+
+def test_pool_job_shows_displays_in_the_browser(browser, tmp_path, monitor_job):
+    """Under ``--executor processes`` the page draws the event each worker sent back with its chunk; a display
+    that fails shows its error on the page, and the job goes on."""
+    cfg = monitor_job(6000, throttle=0.1, executor={"kind": "processes", "workers": 2, "chunk_size": 200})
+    cfg["services"]["Monitor"] = {"address": "127.0.0.1:0"}
+    cfg["modules"]["boom"] = {"module": "MonitorBoomHits"}
+    cfg["paths"]["p"].append("boom")
+    proc, url = _start_monitored(cfg, tmp_path)
+    try:
+        browser.get(url)
+        event = wait_for(browser, "return window.hepreco.displaysDrawn['toy.xy']", timeout=120)
+        assert event[2] % 200 == 101  # the first event of a chunk's last batch (batches of 100)
+        title = browser.find_element("css selector", '#displays .card[data-name="toy.xy"] .t').text
+        assert f"run 1:0:{event[2]}" in title and f"chunk {event[2] // 200}" in title
+        error = wait_for(browser, "return window.hepreco.displayErrors['toy.broken']")
+        assert "this display always fails" in error
+        assert "failed" in browser.find_element("css selector", '#displays .card[data-name="toy.broken"] .t').text
+        status = wait_for(browser, "const s = window.hepreco.status; return s && s.progress.chunks_done >= 1 && s")
+        assert not status["finished"], "the job ended before the page was checked: give it more events"
+        row = status["progress"]["rows"][status["progress"]["executor"]]
+        assert row["running"] == status["progress"]["running"] and 1 <= row["running"] <= 3  # 2 workers + 1 queued
+        header = [th.text for th in browser.find_elements("css selector", "#rows th")]
+        assert header[:3] == ["executor", "chunks done", "running"]
+    finally:
+        proc.terminate()  # SIGTERM: the job stops (143), the workers with it
+        _out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143 and "Traceback" not in err, err
