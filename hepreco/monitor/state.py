@@ -101,6 +101,7 @@ class MonitorState:
         self.histograms: dict[str, Any] = {}
         #: ``{name: reference histogram}``: ``hepreco monitor NEW --ref REF``
         self.references: dict[str, Any] = {}
+        #: ``{name: {"x", "y", "title"}}``, with ``"ref"`` (the same for the reference) when it has one
         self.graphs: dict[str, Any] = {}
         self._last = -math.inf
         self._batch: Any = None
@@ -248,6 +249,7 @@ class MonitorState:
             "summaries": summaries,
             "histograms": [{"name": n, "dim": shapes[n], "ref": n in self.references} for n in names],
             "graphs": sorted(self.graphs),
+            "graph_refs": sorted(n for n, g in self.graphs.items() if isinstance(g, dict) and "ref" in g),
             "displays": self.display_list(),
         }
 

@@ -190,19 +190,25 @@ def test_page_stays_responsive_with_500_histograms(browser):
 
 
 def test_file_comparison_page(browser, tmp_path):
-    """``hepreco monitor NEW --ref REF``: each histogram over its reference, with the ratio new / reference."""
+    """``hepreco monitor NEW --ref REF``: each histogram over its reference, with the ratio new / reference; a
+    graph in both (a ROC curve) over its reference too, the ratio taken at the new graph's points."""
     import hist
 
     from hepreco.monitor.files import load_files
     from hepreco.services.histograms import write_histograms
+    from hepreco.services.results import Graph
 
     def h(scale: float) -> Any:
         out = hist.Hist.new.Reg(10, 0, 1, name="x", label="x").Weight()
         out.fill(np.linspace(0.05, 0.95, 10), weight=scale)
         return out
 
-    write_histograms(tmp_path / "new.root", {"mod": {"h": h(2.0)}})
-    write_histograms(tmp_path / "ref.root", {"mod": {"h": h(1.0)}})
+    # ROC curves as the jets plugin writes them (results/roc/roc_NAME): 1/eps_B against eps_S, eps_S falling
+    eps_s = np.linspace(0.9, 0.1, 9)
+    new_roc = Graph(eps_s, 1.2 / eps_s**2, title="new ROC")
+    ref_roc = Graph(eps_s[::2], 1.0 / eps_s[::2] ** 2, title="reference ROC")  # fewer points, on the curve 1/x^2
+    write_histograms(tmp_path / "new.root", {"mod": {"h": h(2.0)}}, {"roc": {"roc_mpnn": new_roc}})
+    write_histograms(tmp_path / "ref.root", {"mod": {"h": h(1.0)}}, {"roc": {"roc_mpnn": ref_roc}})
     server = MonitorServer(load_files(tmp_path / "new.root", tmp_path / "ref.root"), "127.0.0.1:0")
     server.start()
     try:
@@ -211,6 +217,15 @@ def test_file_comparison_page(browser, tmp_path):
         assert ratios == [2.0] * 10
         assert wait_for(browser, "return window.hepreco.shown['mod/h']") == [2.0] * 10
         assert "new.root vs ref.root" in browser.find_element("id", "title").text
+        name = "results/roc/roc_mpnn"
+        drawn = wait_for(browser, f"return window.hepreco.graphsDrawn['{name}']")
+        assert drawn == {"points": 9, "ref": 5}
+        graph_ratios = np.asarray(browser.execute_script(f"return window.hepreco.graphRatios['{name}']"), float)
+        expected = 1.2 / eps_s**2 / np.interp(eps_s, eps_s[::-2], 1.0 / eps_s[::-2] ** 2)  # linear between points
+        np.testing.assert_allclose(graph_ratios, expected, rtol=1e-9)
+        assert graph_ratios[0] == pytest.approx(1.2) and graph_ratios[-1] == pytest.approx(1.2)
+        card = browser.find_element("css selector", f'#graphs .card[data-graph="{name}"]')
+        assert "over the reference (red, dashed)" in card.text
     finally:
         server.stop()
 

@@ -510,8 +510,13 @@ def test_monitor_files_compares_with_a_reference(tmp_path):
         return out
 
     graph = Graph([0.0, 0.5, 1.0], [0.0, 0.7, 1.0])
-    write_histograms(tmp_path / "new.root", {"mod": {"h": h(2.0), "only_new": h(1.0)}}, {"mod": {"roc": graph}})
-    write_histograms(tmp_path / "ref.root", {"mod": {"h": h(1.0)}})
+    ref_graph = Graph([0.0, 0.25, 0.5, 1.0], [0.0, 0.2, 0.6, 1.0], title="the reference's ROC")
+    write_histograms(
+        tmp_path / "new.root",
+        {"mod": {"h": h(2.0), "only_new": h(1.0)}},
+        {"mod": {"roc": graph, "eff": graph}},
+    )
+    write_histograms(tmp_path / "ref.root", {"mod": {"h": h(1.0)}}, {"mod": {"roc": ref_graph}, "other": {"g": graph}})
     state = load_files(tmp_path / "new.root", tmp_path / "ref.root")
     with client(state) as c:
         status = c.get("/api/status").json()
@@ -521,6 +526,11 @@ def test_monitor_files_compares_with_a_reference(tmp_path):
     new, ref = body["histograms"]["mod/h"]["h"], body["histograms"]["mod/h"]["ref"]
     np.testing.assert_allclose(uhi_values(new)[1:-1], 2 * uhi_values(ref)[1:-1])
     assert body["graphs"]["results/mod/roc"]["y"] == [0.0, 0.7, 1.0]
+    # a graph in both files carries the reference's (drawn dashed under it, with the ratio); one only here not
+    assert body["graphs"]["results/mod/roc"]["ref"]["x"] == [0.0, 0.25, 0.5, 1.0]
+    assert body["graphs"]["results/mod/roc"]["ref"]["y"] == [0.0, 0.2, 0.6, 1.0]
+    assert "ref" not in body["graphs"]["results/mod/eff"] and "results/other/g" not in body["graphs"]
+    assert status["graphs"] == ["results/mod/eff", "results/mod/roc"] and status["graph_refs"] == ["results/mod/roc"]
 
 
 def test_monitor_files_shows_histograms_and_displays_of_a_jobs_files(tmp_path, monitor_job):
