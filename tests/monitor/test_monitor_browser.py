@@ -2,7 +2,8 @@
 by Selenium loads the page of a running job and checks what it shows against the job.
 
 Skipped, saying why, where Chromium, its driver or Selenium is missing. ``HEPRECO_SCREENSHOT_DOCS=1`` also
-writes the screenshot to ``docs/monitor.png`` (the README's).
+writes the screenshots to ``docs/`` (the README's): ``monitor.png`` (the toy job) and ``monitor_display.png``
+(a COMET CDC x-y display of a simulation job running under ``--executor processes``; about a minute).
 """
 
 from __future__ import annotations
@@ -275,3 +276,50 @@ def test_pool_job_shows_displays_in_the_browser(browser, tmp_path, monitor_job):
         proc.terminate()  # SIGTERM: the job stops (143), the workers with it
         _out, err = proc.communicate(timeout=120)
     assert proc.returncode == 143 and "Traceback" not in err, err
+
+
+@pytest.mark.skipif(
+    not os.environ.get("HEPRECO_SCREENSHOT_DOCS"),
+    reason="writes docs/monitor_display.png: HEPRECO_SCREENSHOT_DOCS=1 (a COMET simulation job, about a minute)",
+)
+def test_screenshot_of_a_detector_display(browser, tmp_path):
+    """``docs/monitor_display.png``: the page of a COMET CDC simulation job running under ``--executor processes``
+    with its CDC x-y display (the hits of the first event of a chunk's last batch, sent back by the worker)."""
+    pytest.importorskip("hepreco_comet", reason="the COMET plugin draws the display")
+    edep = {"fill": "source:hits.edep", "bins": 60, "start": 0, "stop": 1500, "label": "hit edep [0.16 keV]"}
+    layer = {"fill": "source:hits.layer", "bins": 20, "start": 0, "stop": 20, "label": "layer"}
+    cfg = {
+        "process": "comet_cdc",
+        "seed": 11,
+        # the toy plugin's throttle: the job is still running when the page is shot
+        "plugins": [str(REPO / "tests" / "data" / "monitor_plugin.py")],
+        "source": {"module": "comet.CDCSimSource", "events": 20000, "batch_size": 100},
+        "executor": {"kind": "processes", "workers": 2, "chunk_size": 200},
+        "services": {"Monitor": {"address": "127.0.0.1:0"}},
+        "modules": {
+            "h_edep": {"module": "HistFill", "axes": [edep]},
+            "h_layer": {"module": "HistFill", "axes": [layer]},
+            "slow": {"module": "MonitorThrottle", "seconds": 0.2},
+        },
+        "end_paths": {"e": ["h_edep", "h_layer", "slow"]},
+    }
+    proc, url = _start_monitored(cfg, tmp_path)
+    try:
+        browser.set_window_size(1280, 1000)
+        browser.get(url)
+        wait_for(browser, "return window.hepreco.displaysDrawn['comet.xy']", timeout=600)
+        wait_for(browser, "return window.hepreco.status.progress.chunks_done >= 3", timeout=600)
+        time.sleep(2.5)  # one more display poll: the page as it is while the job runs
+        status = browser.execute_script("return window.hepreco.status")
+        assert not status["finished"], "the job ended before the screenshot"
+        png = tmp_path / "monitor_display.png"
+        browser.save_screenshot(str(png))
+        from PIL import Image
+
+        Image.open(png).convert("RGB").quantize(colors=128).save(png, optimize=True)  # a small PNG
+        assert 10_000 < png.stat().st_size < 300_000
+        (REPO / "docs").mkdir(exist_ok=True)
+        shutil.copy(png, REPO / "docs" / "monitor_display.png")
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=120)
