@@ -65,6 +65,8 @@ class Watchers:
         self.started = True
         for fn in self._start:
             fn(status)
+        if not self._sample:
+            return
         from hepreco.core.sample import SampleRequest
 
         request = SampleRequest()
