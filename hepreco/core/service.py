@@ -12,6 +12,7 @@ from hepreco.errors import did_you_mean
 
 if TYPE_CHECKING:
     from hepreco.core.job import JobContext
+    from hepreco.core.sample import SampleRequest
 
 __all__ = ["JobStatus", "Service", "Services"]
 
@@ -28,12 +29,15 @@ class JobStatus:
             ``events`` (int), ``trig`` (TrigReport), ``times`` (TimeReport), ``histograms``
             (``{label: {name: hist}}``, merged over the chunks done), ``rows`` (``{executor: ExecutorCounts}``),
             ``running`` (chunks in flight), ``summaries`` (the modules' summary figures).
+        running: the chunks submitted to ``executor`` and not finished yet, now (an int read: cheap, and safe
+            to call from any thread, so a page shows it between two snapshots); None where not known.
     """
 
     executor: str
     total: int | None
     chunks: int
     live: Callable[[], dict[str, Any]]
+    running: Callable[[], int] | None = None
 
 
 class Service:
@@ -78,11 +82,19 @@ class Service:
         """Called (only when overridden) in the process that started the job, never on a worker, when the
         executor starts processing events; ``status`` gives the live state at :meth:`watch_progress`."""
 
+    def watch_sample(self) -> SampleRequest | None:
+        """Called (only when overridden) once, after :meth:`watch_start`: the products of one event that this
+        service wants from each chunk of a job run by chunks (:class:`~hepreco.core.sample.SampleRequest`), which
+        then reach :meth:`watch_progress` as an :class:`~hepreco.core.sample.EventSample`; None: none. Nothing
+        is sampled when no service asks."""
+        return None
+
     def watch_progress(self, batch: Any) -> None:
         """Called (only when overridden) on the job's thread after every batch of a job run in this process
         (``batch``: the :class:`~hepreco.core.events.ProductStore` of the batch, every product the source and
-        the modules put; read-only), or after every chunk merged (``batch`` None) of a job run by chunks.
-        Keep it cheap: it runs between batches."""
+        the modules put; read-only), or after every chunk merged of a job run by chunks (``batch``: the chunk's
+        :class:`~hepreco.core.sample.EventSample` when a service asked for one with :meth:`watch_sample` and the
+        chunk had events, else None). Keep it cheap: it runs between batches."""
 
     def watch_end(self, ok: bool) -> None:
         """Called (only when overridden) once the job ended, after ``end_job`` and the reports when it ended well

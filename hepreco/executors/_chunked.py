@@ -210,7 +210,9 @@ def _run_pending(
             shutil.rmtree(part_dir, ignore_errors=True)
             if journal is not None:
                 journal.forget(i)
-            task = ChunkTask(job.job_id, job.config, executor.name, i, chunks[i], str(part_dir), attempts[i])
+            task = ChunkTask(
+                job.job_id, job.config, executor.name, i, chunks[i], str(part_dir), attempts[i], watchers.sample
+            )
             inflight[backend.submit(task)] = i
             progress.running = len(inflight)
         for fut in sorted(backend.wait(list(inflight)), key=inflight.__getitem__):
@@ -235,7 +237,7 @@ def _run_pending(
                 row.chunks += 1
                 row.events += res.events
                 progress.update(res.events)
-                watchers.progress(None)
+                watchers.progress(res.sample)
                 log.info("%s done on %s: %d events", _chunk_where(i, chunks[i]), executor.label, res.events)
                 continue
             failure = res.error
@@ -383,7 +385,7 @@ def run_chunked(executor: Executor, backend: Backend, plan: JobPlan, *, report: 
                 "rows": rep.rows, "running": shown.running, "summaries": job.summaries,
             }  # fmt: skip
 
-        watchers.start(JobStatus(executor.label, total, len(chunks), live))
+        watchers.start(JobStatus(executor.label, total, len(chunks), live, running=lambda: shown.running))
         t0 = time.perf_counter()
         done = journal.load() if journal is not None else {}
         clock["journal"] += time.perf_counter() - t0

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from hepreco.core.build import JobPlan
+    from hepreco.core.sample import SampleRequest
 
 __all__ = ["ChunkProgress", "Watchers"]
 
@@ -39,6 +40,7 @@ class ChunkProgress:
             self._bar.update(events)
 
     def close(self) -> None:
+        self.running = 0  # the job ended (or failed: what was in flight is cancelled)
         if self._bar is not None:
             self._bar.close()
             self._bar = None
@@ -54,12 +56,23 @@ class Watchers:
         self._start = services.hooked("watch_start")
         self._progress = services.hooked("watch_progress")
         self._end = services.hooked("watch_end")
+        self._sample = services.hooked("watch_sample")
         self.started = False
+        #: what the watchers want of one event per chunk (asked once, at :meth:`start`); None: nothing
+        self.sample: SampleRequest | None = None
 
     def start(self, status: Any) -> None:
         self.started = True
         for fn in self._start:
             fn(status)
+        if not self._sample:
+            return
+        from hepreco.core.sample import SampleRequest
+
+        request = SampleRequest()
+        for fn in self._sample:
+            request = request | (fn() or SampleRequest())
+        self.sample = request or None
 
     def progress(self, batch: Any = None) -> None:
         for fn in self._progress:

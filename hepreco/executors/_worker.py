@@ -27,6 +27,7 @@ from hepreco.executors._serialize import clean_json
 if TYPE_CHECKING:
     from hepreco.config.loader import ResolvedConfig
     from hepreco.core.build import JobPlan, Step
+    from hepreco.core.sample import EventSample, SampleRequest
 
 __all__ = ["ChunkError", "ChunkResult", "ChunkTask", "forget", "run_task", "teardown"]
 
@@ -44,6 +45,8 @@ class ChunkTask:
     chunk: Chunk
     part_dir: str
     attempt: int = 1
+    #: the products of one event the job's watchers want back (the Monitor's displays); None: none
+    sample: SampleRequest | None = None
 
 
 @dataclass
@@ -93,6 +96,8 @@ class ChunkResult:
         inputs, skipped_inputs, history: what the source recorded while reading this chunk.
         worker: ``host:pid`` of the worker; seq: the chunk's rank among that worker's chunks.
         seconds: the chunk's wall time on the worker; started: when it started (``time.time()``).
+        sample: the first event of the chunk's last batch, the products the task's ``sample`` asked for
+            (None when it asked for none); not journaled.
         error: why it failed (None when it did not).
     """
 
@@ -114,6 +119,7 @@ class ChunkResult:
     started: float = 0.0
     executor: str = ""
     attempts: int = 1
+    sample: EventSample | None = None
     error: ChunkError | None = None
 
 
@@ -189,6 +195,11 @@ class _WorkerState:
             job.chunk = None
             job.committed.clear()
         sched.times.wall = time.perf_counter() - t0
+        sample = None
+        if task.sample is not None and nread > 0:  # for the watchers (the Monitor's displays): one event
+            from hepreco.core.sample import take_sample
+
+            sample = take_sample(self.loop.store, task.sample, chunk=task.index)
         histograms: dict[str, dict[str, Any]] = {}
         for label, hs in plan.services["Histograms"].histograms.items():
             histograms[label] = {name: h.copy() for name, h in hs.items()}
@@ -213,6 +224,7 @@ class _WorkerState:
             started=started,
             executor=task.executor,
             attempts=task.attempt,
+            sample=sample,
         )
 
     def finish(self) -> dict[str, Any]:

@@ -106,7 +106,7 @@ def run_inline(plan: JobPlan, *, report: str | Path | None = None, chunk_size: i
             total = min(total, limit)
         announce(plan, f"job '{job.process}': processing {_events_text(total)} in {len(chunks)} chunk(s), inline")
         progress.start(total)
-        watchers.start(JobStatus("inline", total, len(chunks), live))
+        watchers.start(JobStatus("inline", total, len(chunks), live, running=lambda: running[0]))
         for chunk in chunks:
             for batch in loop.run([chunk], limit=limit):
                 progress.update(len(batch.ids))
@@ -125,6 +125,7 @@ def run_inline(plan: JobPlan, *, report: str | Path | None = None, chunk_size: i
         loop.schedule.times.wall = time.perf_counter() - t_start
         outputs = job.commit()
     except BaseException:
+        running[0] = 0
         progress.close()
         loop.abort()
         watchers.end(ok=False)

@@ -2,7 +2,8 @@
 
 The page shows every histogram and graph of the file (a Histograms service's file, or any ROOT file) and, for
 a file of events hepreco wrote, the plugins' event displays of its first event; with ``--ref`` each histogram
-found in both files is drawn over the reference's with a ratio panel (new / reference).
+found in both files is drawn over the reference's with a ratio panel (new / reference), and so is each graph
+(a ROC curve): the reference dashed, the ratio taken at the new graph's points (the reference interpolated).
 """
 
 from __future__ import annotations
@@ -87,8 +88,11 @@ def load_files(path: str | Path, ref: str | Path | None = None, *, internal: boo
     state.histograms = hists
     state.graphs = graphs
     if ref is not None:
-        rhists, _rgraphs, _ = _read(ref, internal=internal)
+        rhists, rgraphs, _ = _read(ref, internal=internal)
         state.references = {n: h for n, h in rhists.items() if n in hists}
+        for name, g in graphs.items():  # a graph found in both (a ROC curve) is drawn over the reference's
+            if name in rgraphs:
+                g["ref"] = rgraphs[name]
     for tree in trees:
         batch = _first_batch(path, tree)
         if batch is not None:

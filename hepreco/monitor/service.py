@@ -71,6 +71,16 @@ class Monitor(Service):
             note = "" if server.local else " (anyone who has this URL can see the job: its token is the password)"
             print(f"hepreco: monitor at {server.url}{note}", file=sys.stderr, flush=True)
 
+    def watch_sample(self) -> Any:
+        """Under ``processes`` or ``dask``: the products the registered displays draw, of one event per chunk."""
+        from hepreco.core.sample import SampleRequest
+
+        displays = self.state.displays.values() if self.state is not None else ()
+        fields = tuple(d.fields for d in displays if d.product is None and d.fields)
+        products = tuple(d.product for d in displays if d.product is not None)
+        request = SampleRequest(fields, products)
+        return request or None
+
     def watch_progress(self, batch: Any) -> None:
         self.state.tick(batch)
 

@@ -101,6 +101,7 @@ class MonitorState:
         self.histograms: dict[str, Any] = {}
         #: ``{name: reference histogram}``: ``hepreco monitor NEW --ref REF``
         self.references: dict[str, Any] = {}
+        #: ``{name: {"x", "y", "title"}}``, with ``"ref"`` (the same for the reference) when it has one
         self.graphs: dict[str, Any] = {}
         self._last = -math.inf
         self._batch: Any = None
@@ -110,6 +111,8 @@ class MonitorState:
         self._display_cache: dict[str, tuple[int, dict[str, Any] | None]] = {}
         #: ``{name: payload}`` of displays given directly (files, benchmarks), not rendered from a batch
         self.fixed_displays: dict[str, dict[str, Any]] = {}
+        #: why the latest event sample of a chunk could not be taken (the displays show the one before)
+        self.sample_error: str | None = None
 
     # --- the job's side ---------------------------------------------------------------------------
     def start(self, status: Any) -> None:
@@ -120,10 +123,17 @@ class MonitorState:
         self.take()
 
     def tick(self, batch: Any = None) -> None:
-        """A reporting point: keep ``batch`` for the displays, and take a snapshot if ``interval`` passed."""
+        """A reporting point: keep ``batch`` for the displays (a batch's products, or the
+        :class:`~hepreco.core.sample.EventSample` of a chunk run on a worker), and take a snapshot if ``interval``
+        passed. A sample that failed keeps the last good one and its error is shown."""
         if batch is not None:
-            self._batch = batch
-            self._batch_version += 1
+            error = getattr(batch, "error", None)
+            if error:
+                self.sample_error = str(error)
+            else:
+                self.sample_error = None
+                self._batch = batch
+                self._batch_version += 1
         if time.monotonic() - self._last >= self.interval:
             self.take()
 
@@ -219,9 +229,15 @@ class MonitorState:
         rate = events / elapsed if events else 0.0
         total = prog.get("total")
         eta = (total - events) / rate if total and rate > 0 and self.ended is None else None
-        rows = prog.get("rows", {})
+        running = self._running(prog)
+        rows = {k: {**r, "running": 0} for k, r in prog.get("rows", {}).items()}
+        executor = prog.get("executor")
+        if executor is not None and (running or executor in rows):  # in flight on this run's executor, now
+            rows.setdefault(executor, {"chunks": 0, "events": 0, "retried": 0, "failed": 0, "skipped": 0})
+            rows[executor]["running"] = running
         done = sum(r.get("chunks", 0) for r in rows.values())
         failed = sum(r.get("failed", 0) for r in rows.values())
+        prog.update(rows=rows, running=running)
         return {
             "title": self.title,
             "mode": self.mode,
@@ -233,8 +249,20 @@ class MonitorState:
             "summaries": summaries,
             "histograms": [{"name": n, "dim": shapes[n], "ref": n in self.references} for n in names],
             "graphs": sorted(self.graphs),
+            "graph_refs": sorted(n for n, g in self.graphs.items() if isinstance(g, dict) and "ref" in g),
             "displays": self.display_list(),
         }
+
+    def _running(self, prog: dict[str, Any]) -> int:
+        """The chunks submitted and not finished: read live from the job (it changes when a chunk is submitted,
+        between two snapshots), else the last snapshot's."""
+        fn = getattr(self.status, "running", None)
+        if callable(fn):
+            try:
+                return int(fn())
+            except Exception:
+                pass
+        return int(prog.get("running", 0))
 
     def histograms_json(self) -> bytes:
         """Every histogram (and its reference) as uhi JSON, ``{name: {"h": ..., "ref": ...}}``, cached per
@@ -258,7 +286,9 @@ class MonitorState:
 
     def display_list(self) -> list[dict[str, Any]]:
         """The displays the page can show now (a display whose product is in the last batch, or a fixed one)."""
-        out = [{"name": n, "title": p.get("title", n)} for n, p in self.fixed_displays.items()]
+        out: list[dict[str, Any]] = [{"name": n, "title": p.get("title", n)} for n, p in self.fixed_displays.items()]
+        if self.sample_error is not None:
+            out.append({"name": "event-sample", "title": "event sample", "error": self.sample_error})
         batch = self._batch
         if batch is not None:
             from hepreco.monitor.display import find_product
@@ -288,10 +318,16 @@ class MonitorState:
         cached = self._display_cache.get(name)
         if cached is not None and cached[0] == version:
             return cached[1]
-        payload = render_display(disp, self._batch_products(batch, version), 0)
+        try:
+            payload = render_display(disp, self._batch_products(batch, version), 0)
+        except Exception as err:  # a display that fails is shown as its error: it never stops the job
+            payload = {"kind": "error", "error": f"{type(err).__name__}: {err}"}
         if payload is not None:
             ids = batch.ids
             payload["event"] = [int(ids.run[0]), int(ids.subrun[0]), int(ids.event[0])]
             payload["title"] = disp.title
+            chunk = getattr(batch, "chunk", None)
+            if isinstance(chunk, int) and chunk >= 0:
+                payload["chunk"] = chunk
         self._display_cache[name] = (version, payload)
         return payload

@@ -1,4 +1,5 @@
-"""A toy plugin for the Monitor's tests: deterministic hits per event, a throttle, and an event display."""
+"""A toy plugin for the Monitor's tests: deterministic hits per event, a throttle, an event display, and a display
+that fails (drawn only from ``MonitorBoomHits``'s product)."""
 
 from __future__ import annotations
 
@@ -30,6 +31,16 @@ class MonitorToyHits(hepreco.Producer):
 
     def produce(self, events: hepreco.Events) -> None:
         events.put("", toy_hits(np.asarray(events.ids.event)))
+
+
+class MonitorBoomHits(hepreco.Producer):
+    """A product only the broken display ``toy.broken`` draws (records with a field ``boom``)."""
+
+    produces = ("",)
+
+    def produce(self, events: hepreco.Events) -> None:
+        n = len(events)
+        events.put("", ak.unflatten(ak.zip({"boom": np.ones(n)}), np.ones(n, dtype=np.int64)))
 
 
 class MonitorThrottle(hepreco.Analyzer):
@@ -65,11 +76,18 @@ def render_xy(hits: Any) -> dict[str, Any]:
     }  # fmt: skip
 
 
+def render_broken(boom: Any) -> dict[str, Any]:
+    raise RuntimeError("this display always fails")
+
+
 @hepreco.hookimpl
 def hepreco_modules() -> list[type]:
-    return [MonitorToyHits, MonitorThrottle, MonitorFailAt]
+    return [MonitorToyHits, MonitorBoomHits, MonitorThrottle, MonitorFailAt]
 
 
 @hepreco.hookimpl
 def hepreco_displays() -> list[Display]:
-    return [Display("toy.xy", "toy hits, x-y", render_xy, fields=("x", "y", "e"))]
+    return [
+        Display("toy.xy", "toy hits, x-y", render_xy, fields=("x", "y", "e")),
+        Display("toy.broken", "a display that fails", render_broken, fields=("boom",)),
+    ]

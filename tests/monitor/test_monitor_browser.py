@@ -2,7 +2,8 @@
 by Selenium loads the page of a running job and checks what it shows against the job.
 
 Skipped, saying why, where Chromium, its driver or Selenium is missing. ``HEPRECO_SCREENSHOT_DOCS=1`` also
-writes the screenshot to ``docs/monitor.png`` (the README's).
+writes the screenshots to ``docs/`` (the README's): ``monitor.png`` (the toy job) and ``monitor_display.png``
+(a COMET CDC x-y display of a simulation job running under ``--executor processes``; about a minute).
 """
 
 from __future__ import annotations
@@ -190,19 +191,25 @@ def test_page_stays_responsive_with_500_histograms(browser):
 
 
 def test_file_comparison_page(browser, tmp_path):
-    """``hepreco monitor NEW --ref REF``: each histogram over its reference, with the ratio new / reference."""
+    """``hepreco monitor NEW --ref REF``: each histogram over its reference, with the ratio new / reference; a
+    graph in both (a ROC curve) over its reference too, the ratio taken at the new graph's points."""
     import hist
 
     from hepreco.monitor.files import load_files
     from hepreco.services.histograms import write_histograms
+    from hepreco.services.results import Graph
 
     def h(scale: float) -> Any:
         out = hist.Hist.new.Reg(10, 0, 1, name="x", label="x").Weight()
         out.fill(np.linspace(0.05, 0.95, 10), weight=scale)
         return out
 
-    write_histograms(tmp_path / "new.root", {"mod": {"h": h(2.0)}})
-    write_histograms(tmp_path / "ref.root", {"mod": {"h": h(1.0)}})
+    # ROC curves as the jets plugin writes them (results/roc/roc_NAME): 1/eps_B against eps_S, eps_S falling
+    eps_s = np.linspace(0.9, 0.1, 9)
+    new_roc = Graph(eps_s, 1.2 / eps_s**2, title="new ROC")
+    ref_roc = Graph(eps_s[::2], 1.0 / eps_s[::2] ** 2, title="reference ROC")  # fewer points, on the curve 1/x^2
+    write_histograms(tmp_path / "new.root", {"mod": {"h": h(2.0)}}, {"roc": {"roc_mpnn": new_roc}})
+    write_histograms(tmp_path / "ref.root", {"mod": {"h": h(1.0)}}, {"roc": {"roc_mpnn": ref_roc}})
     server = MonitorServer(load_files(tmp_path / "new.root", tmp_path / "ref.root"), "127.0.0.1:0")
     server.start()
     try:
@@ -211,5 +218,108 @@ def test_file_comparison_page(browser, tmp_path):
         assert ratios == [2.0] * 10
         assert wait_for(browser, "return window.hepreco.shown['mod/h']") == [2.0] * 10
         assert "new.root vs ref.root" in browser.find_element("id", "title").text
+        name = "results/roc/roc_mpnn"
+        drawn = wait_for(browser, f"return window.hepreco.graphsDrawn['{name}']")
+        assert drawn == {"points": 9, "ref": 5}
+        graph_ratios = np.asarray(browser.execute_script(f"return window.hepreco.graphRatios['{name}']"), float)
+        expected = 1.2 / eps_s**2 / np.interp(eps_s, eps_s[::-2], 1.0 / eps_s[::-2] ** 2)  # linear between points
+        np.testing.assert_allclose(graph_ratios, expected, rtol=1e-9)
+        assert graph_ratios[0] == pytest.approx(1.2) and graph_ratios[-1] == pytest.approx(1.2)
+        card = browser.find_element("css selector", f'#graphs .card[data-graph="{name}"]')
+        assert "over the reference (red, dashed)" in card.text
     finally:
         server.stop()
+
+
+def _start_monitored(config: dict[str, Any], tmp_path: Path) -> tuple[subprocess.Popen, str]:
+    path = tmp_path / "job.yaml"
+    path.write_text(json.dumps(config))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hepreco", "run", str(path), "--no-reports"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+    )  # fmt: skip
+    assert proc.stderr is not None
+    for _ in range(200):
+        line = proc.stderr.readline()
+        if "monitor at " in line:
+            return proc, line.split("monitor at ", 1)[1].split()[0]
+        if not line and proc.poll() is not None:
+            break
+    proc.kill()
+    pytest.fail("the job printed no monitor URL")
+
+
+def test_pool_job_shows_displays_in_the_browser(browser, tmp_path, monitor_job):
+    """Under ``--executor processes`` the page draws the event each worker sent back with its chunk; a display
+    that fails shows its error on the page, and the job goes on."""
+    cfg = monitor_job(6000, throttle=0.1, executor={"kind": "processes", "workers": 2, "chunk_size": 200})
+    cfg["services"]["Monitor"] = {"address": "127.0.0.1:0"}
+    cfg["modules"]["boom"] = {"module": "MonitorBoomHits"}
+    cfg["paths"]["p"].append("boom")
+    proc, url = _start_monitored(cfg, tmp_path)
+    try:
+        browser.get(url)
+        event = wait_for(browser, "return window.hepreco.displaysDrawn['toy.xy']", timeout=120)
+        assert event[2] % 200 == 101  # the first event of a chunk's last batch (batches of 100)
+        title = browser.find_element("css selector", '#displays .card[data-name="toy.xy"] .t').text
+        assert f"run 1:0:{event[2]}" in title and f"chunk {event[2] // 200}" in title
+        error = wait_for(browser, "return window.hepreco.displayErrors['toy.broken']")
+        assert "this display always fails" in error
+        assert "failed" in browser.find_element("css selector", '#displays .card[data-name="toy.broken"] .t').text
+        status = wait_for(browser, "const s = window.hepreco.status; return s && s.progress.chunks_done >= 1 && s")
+        assert not status["finished"], "the job ended before the page was checked: give it more events"
+        row = status["progress"]["rows"][status["progress"]["executor"]]
+        assert row["running"] == status["progress"]["running"] and 1 <= row["running"] <= 3  # 2 workers + 1 queued
+        header = [th.text for th in browser.find_elements("css selector", "#rows th")]
+        assert header[:3] == ["executor", "chunks done", "running"]
+    finally:
+        proc.terminate()  # SIGTERM: the job stops (143), the workers with it
+        _out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143 and "Traceback" not in err, err
+
+
+@pytest.mark.skipif(
+    not os.environ.get("HEPRECO_SCREENSHOT_DOCS"),
+    reason="writes docs/monitor_display.png: HEPRECO_SCREENSHOT_DOCS=1 (a COMET simulation job, about a minute)",
+)
+def test_screenshot_of_a_detector_display(browser, tmp_path):
+    """``docs/monitor_display.png``: the page of a COMET CDC simulation job running under ``--executor processes``
+    with its CDC x-y display (the hits of the first event of a chunk's last batch, sent back by the worker)."""
+    pytest.importorskip("hepreco_comet", reason="the COMET plugin draws the display")
+    edep = {"fill": "source:hits.edep", "bins": 60, "start": 0, "stop": 1500, "label": "hit edep [0.16 keV]"}
+    layer = {"fill": "source:hits.layer", "bins": 20, "start": 0, "stop": 20, "label": "layer"}
+    cfg = {
+        "process": "comet_cdc",
+        "seed": 11,
+        # the toy plugin's throttle: the job is still running when the page is shot
+        "plugins": [str(REPO / "tests" / "data" / "monitor_plugin.py")],
+        "source": {"module": "comet.CDCSimSource", "events": 20000, "batch_size": 100},
+        "executor": {"kind": "processes", "workers": 2, "chunk_size": 200},
+        "services": {"Monitor": {"address": "127.0.0.1:0"}},
+        "modules": {
+            "h_edep": {"module": "HistFill", "axes": [edep]},
+            "h_layer": {"module": "HistFill", "axes": [layer]},
+            "slow": {"module": "MonitorThrottle", "seconds": 0.2},
+        },
+        "end_paths": {"e": ["h_edep", "h_layer", "slow"]},
+    }
+    proc, url = _start_monitored(cfg, tmp_path)
+    try:
+        browser.set_window_size(1280, 1000)
+        browser.get(url)
+        wait_for(browser, "return window.hepreco.displaysDrawn['comet.xy']", timeout=600)
+        wait_for(browser, "return window.hepreco.status.progress.chunks_done >= 3", timeout=600)
+        time.sleep(2.5)  # one more display poll: the page as it is while the job runs
+        status = browser.execute_script("return window.hepreco.status")
+        assert not status["finished"], "the job ended before the screenshot"
+        png = tmp_path / "monitor_display.png"
+        browser.save_screenshot(str(png))
+        from PIL import Image
+
+        Image.open(png).convert("RGB").quantize(colors=128).save(png, optimize=True)  # a small PNG
+        assert 10_000 < png.stat().st_size < 300_000
+        (REPO / "docs").mkdir(exist_ok=True)
+        shutil.copy(png, REPO / "docs" / "monitor_display.png")
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=120)

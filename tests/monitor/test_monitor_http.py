@@ -160,24 +160,55 @@ def dask_scheduler() -> Any:
 
 @pytest.mark.slow  # spawns processes
 @pytest.mark.parametrize("kind", ["processes", "dask"])
-def test_pool_job_shows_merged_histograms_as_chunks_arrive(monitor_job, request, kind):
+def test_pool_job_shows_merged_histograms_as_chunks_arrive(monitor_job, request, monkeypatch, kind):
+    """One snapshot per merged chunk; the running counts are the chunks submitted and not finished; the event
+    display is the first event of the last batch of the chunk that arrived last (sent back by its worker)."""
+    from hepreco.executors._chunked import Backend
+
     executor: dict[str, Any] = {"kind": kind, "workers": 2, "chunk_size": 200}
     if kind == "dask":
         executor["scheduler"] = request.getfixturevalue("dask_scheduler")
         del executor["workers"]
+        from hepreco.executors.dask import _Cluster as backend_class
+    else:
+        from hepreco.executors.processes import _Pool as backend_class
+    submitted: list[int] = []
+    submit = backend_class.submit
+
+    def counting_submit(self: Backend, task: Any) -> Any:
+        assert task.sample is not None and ("x", "y", "e") in task.sample.fields  # the displays' products
+        submitted.append(task.index)
+        return submit(self, task)
+
+    monkeypatch.setattr(backend_class, "submit", counting_submit)
     cfg = monitor_job(1200, monitor={"interval": 0.0}, executor=executor)
     plan = hepreco.prepare(cfg, quiet=True)
     svc = plan.services["Monitor"]
+    waiting: list[tuple[int, int]] = []  # while the client waits (between snapshots): (shown, expected)
+    wait = backend_class.wait
+
+    def watched_wait(self: Backend, futures: Any) -> Any:
+        prog = svc.state.status_json()["progress"]
+        waiting.append((prog["running"], len(submitted) - prog["chunks_done"]))
+        return wait(self, futures)
+
+    monkeypatch.setattr(backend_class, "wait", watched_wait)
     seen: list[tuple[int, int, float]] = []
+    running: list[tuple[int, int, int]] = []
+    displayed: list[tuple[int, list[int], int]] = []
     orig = svc.watch_progress
 
     def spy(batch: Any) -> None:
         orig(batch)
         st = svc.state
         h = st.histogram("h_x/h_x") if "h_x/h_x" in st.histograms else None
-        seen.append(
-            (st.progress["events"], sum(r["chunks"] for r in st.progress["rows"].values()), h.sum() if h else 0)
-        )
+        done = sum(r["chunks"] for r in st.progress["rows"].values())
+        seen.append((st.progress["events"], done, h.sum() if h else 0))
+        prog = st.status_json()["progress"]
+        row = prog["rows"][st.status.executor]
+        running.append((prog["running"], row["running"], len(submitted) - done))
+        d = st.display("toy.xy")
+        displayed.append((batch.chunk, d["event"], len(d["panels"][0]["x"])))
 
     svc.watch_progress = spy  # type: ignore[method-assign]
     result = hepreco.execute(plan)
@@ -186,14 +217,106 @@ def test_pool_job_shows_merged_histograms_as_chunks_arrive(monitor_job, request,
     assert events == sorted(events) and events[-1] == 1200 and all(e % 200 == 0 for e in events)
     sums = [s for _, _, s in seen]
     assert sums == sorted(sums) and sums[-1] > 0  # 0 while chunk 0 is not merged yet
+    # running: submitted and not finished, the same in the total and in the executor's row
+    assert all(total == row == expected for total, row, expected in running), running
+    assert running[-1][0] == 0 and max(r for r, _, _ in running) >= 1
+    assert all(shown == expected for shown, expected in waiting) and waiting[0][0] >= 2, waiting
+    if kind == "dask":  # every chunk is submitted at once
+        assert [r for r, _, _ in running] == [5, 4, 3, 2, 1, 0] and waiting[0] == (6, 6)
+    # the display: event 200 i + 101 (event numbers start at 1; batches of 100) of chunk i, drawn on the client
+    assert sorted(c for c, _, _ in displayed) == list(range(6))
+    for chunk, event, hits in displayed:
+        assert event == [1, 0, 200 * chunk + 101] and hits == event[2] % 7 + 1
     with client(svc.state) as c:
         body = c.get("/api/histograms").json()
         status = c.get("/api/status").json()
+        assert [d["name"] for d in status["displays"]] == ["toy.xy"]
+        shown = c.get("/api/display/toy.xy").json()
     np.testing.assert_array_equal(
         uhi_values(body["histograms"]["h_x/h_x"]["h"]), result.histograms["h_x"]["h_x"].values(flow=True)
     )
     assert status["progress"]["chunks"] == 6 and status["progress"]["chunks_failed"] == 0
     assert status["progress"]["running"] == 0
+    assert shown["chunk"] == displayed[-1][0] and shown["panels"][0]["x"]
+
+
+def test_take_sample_keeps_one_event_of_the_products_asked_for():
+    import awkward as ak
+
+    from hepreco.core.events import EventIDs, ProductStore
+    from hepreco.core.sample import EventSample, SampleRequest, take_sample
+
+    ids = EventIDs(np.ones(3, np.uint32), np.zeros(3, np.uint32), np.array([7, 8, 9], np.uint64))
+    store = ProductStore(ids)
+    hits = ak.Array([[{"x": 1.0, "y": 2.0, "e": 3.0}], [], [{"x": 4.0, "y": 5.0, "e": 6.0}] * 2])
+    store.add("hits", "", hits, None)
+    store.add("reco", "tracks", ak.Array([[{"a": 1}], [], []]), None)  # no display draws it
+    store.add("imager", "adc_W", ak.Array(np.arange(3 * 4 * 5.0).reshape(3, 4, 5)), None)
+    store.add("sel", "hits", hits[[0, 2]], np.array([0, 2]))  # put after a filter: option type
+    request = SampleRequest(fields=(("x", "y", "e"),)) | SampleRequest(products=("adc_W",))
+    sample = take_sample(store, request, chunk=4)
+    assert sample is not None and sample.error is None and sample.chunk == 4
+    assert list(sample.products) == ["hits", "imager:adc_W", "sel:hits"]
+    assert all(len(a) == 1 for a in sample.products.values()) and sample.ids.event.tolist() == [7]
+    assert sample.products["hits"].tolist() == [[{"x": 1.0, "y": 2.0, "e": 3.0}]]
+    np.testing.assert_array_equal(np.asarray(sample.products["imager:adc_W"][0]), np.arange(20.0).reshape(4, 5))
+
+    class Broken(ProductStore):
+        def get(self, tag: Any, view: Any) -> Any:
+            raise RuntimeError("unreadable")
+
+    bad = Broken(ids)
+    bad.add("hits", "", hits, None)
+    failed = take_sample(bad, request, chunk=2)  # never raises: the error is the sample's
+    assert isinstance(failed, EventSample) and "unreadable" in (failed.error or "") and not failed.products
+    assert take_sample(None, request) is None
+
+
+def _journaled(tmp_path: Path, monitor_job: Any, **monitor: Any) -> dict[str, Any]:
+    """The toy job chunk by chunk in this process (inline with a journal: the pools' code path), with the
+    broken display's product."""
+    cfg = monitor_job(600, monitor=monitor or None)
+    cfg["executor"] = {"kind": "inline", "chunk_size": 200, "journal": str(tmp_path / "journal")}
+    cfg["modules"]["boom"] = {"module": "MonitorBoomHits"}
+    cfg["paths"]["p"].append("boom")
+    return cfg
+
+
+def test_no_sample_without_a_monitor(tmp_path, monitor_job, monkeypatch):
+    import hepreco.core.sample as sample
+
+    taken: list[int] = []
+    take = sample.take_sample
+    monkeypatch.setattr(sample, "take_sample", lambda *a, **k: taken.append(k["chunk"]) or take(*a, **k))
+    hepreco.run(_journaled(tmp_path / "a", monitor_job), quiet=True)
+    assert taken == []  # no watcher asked: nothing taken
+    hepreco.run(_journaled(tmp_path / "b", monitor_job, interval=0.0), quiet=True)
+    assert taken == [0, 1, 2]  # one event per chunk
+
+
+def test_a_failing_display_or_sample_is_shown_not_raised(tmp_path, monitor_job):
+    from hepreco.core.sample import EventSample
+
+    plan = hepreco.prepare(_journaled(tmp_path, monitor_job, interval=0.0), quiet=True)
+    result = hepreco.execute(plan)
+    assert result.events == 600
+    state = plan.services["Monitor"].state
+    with client(state) as c:
+        assert {d["name"] for d in c.get("/api/status").json()["displays"]} == {"toy.xy", "toy.broken"}
+        broken = c.get("/api/display/toy.broken")
+        good = c.get("/api/display/toy.xy").json()
+    assert broken.status_code == 200
+    assert broken.json()["kind"] == "error" and "this display always fails" in broken.json()["error"]
+    assert good["event"] == [1, 0, 501] and good["chunk"] == 2
+    state.tick(EventSample(chunk=3, error="no event sample from chunk 3: boom"))  # a worker could not take one
+    with client(state) as c:
+        listed = c.get("/api/status").json()["displays"]
+        assert {
+            "name": "event-sample",
+            "title": "event sample",
+            "error": "no event sample from chunk 3: boom",
+        } in listed
+        assert c.get("/api/display/toy.xy").json()["event"] == [1, 0, 501]  # the last good sample stays
 
 
 @pytest.mark.parametrize("fails", [False, True])
@@ -387,8 +510,13 @@ def test_monitor_files_compares_with_a_reference(tmp_path):
         return out
 
     graph = Graph([0.0, 0.5, 1.0], [0.0, 0.7, 1.0])
-    write_histograms(tmp_path / "new.root", {"mod": {"h": h(2.0), "only_new": h(1.0)}}, {"mod": {"roc": graph}})
-    write_histograms(tmp_path / "ref.root", {"mod": {"h": h(1.0)}})
+    ref_graph = Graph([0.0, 0.25, 0.5, 1.0], [0.0, 0.2, 0.6, 1.0], title="the reference's ROC")
+    write_histograms(
+        tmp_path / "new.root",
+        {"mod": {"h": h(2.0), "only_new": h(1.0)}},
+        {"mod": {"roc": graph, "eff": graph}},
+    )
+    write_histograms(tmp_path / "ref.root", {"mod": {"h": h(1.0)}}, {"mod": {"roc": ref_graph}, "other": {"g": graph}})
     state = load_files(tmp_path / "new.root", tmp_path / "ref.root")
     with client(state) as c:
         status = c.get("/api/status").json()
@@ -398,6 +526,11 @@ def test_monitor_files_compares_with_a_reference(tmp_path):
     new, ref = body["histograms"]["mod/h"]["h"], body["histograms"]["mod/h"]["ref"]
     np.testing.assert_allclose(uhi_values(new)[1:-1], 2 * uhi_values(ref)[1:-1])
     assert body["graphs"]["results/mod/roc"]["y"] == [0.0, 0.7, 1.0]
+    # a graph in both files carries the reference's (drawn dashed under it, with the ratio); one only here not
+    assert body["graphs"]["results/mod/roc"]["ref"]["x"] == [0.0, 0.25, 0.5, 1.0]
+    assert body["graphs"]["results/mod/roc"]["ref"]["y"] == [0.0, 0.2, 0.6, 1.0]
+    assert "ref" not in body["graphs"]["results/mod/eff"] and "results/other/g" not in body["graphs"]
+    assert status["graphs"] == ["results/mod/eff", "results/mod/roc"] and status["graph_refs"] == ["results/mod/roc"]
 
 
 def test_monitor_files_shows_histograms_and_displays_of_a_jobs_files(tmp_path, monitor_job):
