@@ -48,10 +48,10 @@ def hepreco_builtin_checkpoints() -> dict[str, str]:
     """The checkpoints shipped in ``checkpoints/``: ``builtin:lartpc-unet`` (8 filters, 128 x 128 tiles, trained
     on one CPU core), ``builtin:lartpc-unet-pandora`` (Pandora's size: 16 filters, 256 x 256 tiles, trained on
     a GPU by ``examples/lartpc/gpu_recipe.sh``), ``builtin:lartpc-emtrkmichel`` (LArSoft's EM/track/Michel CNN,
-    ``examples/lartpc/train_emtrkmichel.yaml`` on one CPU core, stored as float16), ``builtin:lartpc-emtrkmichel-fcn``
+    ``examples/lartpc/train_emtrkmichel.yaml`` on one CPU core, stored int8 weight-only quantized), ``builtin:lartpc-emtrkmichel-fcn``
     (the fully convolutional EM/track/Michel network, ``examples/lartpc/train_emtrkmichel_fcn.yaml`` on one CPU
     core) and ``builtin:lartpc-resnet-pid`` (the particle-ID
-    ResNet, an interim checkpoint of ``examples/lartpc/train_resnet_pid.yaml``: see the plugin README)."""
+    ResNet of ``examples/lartpc/train_resnet_pid.yaml``: see the plugin README)."""
     names = ("lartpc-unet", "lartpc-unet-pandora", "lartpc-emtrkmichel", "lartpc-emtrkmichel-fcn", "lartpc-resnet-pid")
     return {name: str(CHECKPOINTS / name) for name in names}
 

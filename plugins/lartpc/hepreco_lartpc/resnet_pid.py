@@ -115,7 +115,7 @@ def build(hp: ResNetPIDParams) -> ResNetPID:
 
     Examples:
         >>> net = build(ResNetPIDParams(depth=10, width=8, size=32))
-        >>> net(torch.zeros(2, 3, 32, 32)).shape
+        >>> net(torch.zeros(2, 9, 32, 32)).shape  # 3 views x 3 windows
         torch.Size([2, 5])
     """
     return ResNetPID(hp)
