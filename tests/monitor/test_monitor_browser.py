@@ -78,21 +78,8 @@ def shown(driver: Any) -> tuple[int, np.ndarray]:
 
 def test_page_of_a_running_job(browser, tmp_path, monitor_job):
     cfg = monitor_job(8000, throttle=0.15, monitor={"linger": 3.0})
-    path = tmp_path / "job.yaml"
-    path.write_text(json.dumps(cfg))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "hepreco", "run", str(path), "--no-reports"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
-    )  # fmt: skip
+    proc, url = _start_monitored(cfg, tmp_path)
     try:
-        assert proc.stderr is not None
-        url = None
-        for _ in range(50):
-            line = proc.stderr.readline()
-            if "monitor at " in line:
-                url = line.split("monitor at ", 1)[1].split()[0]
-                break
-        assert url, "the job printed no monitor URL"
         browser.get(url)
         wait_for(
             browser,
