@@ -3,18 +3,13 @@ track and Michel from other hits on a held-out event (a few hits: no full evalua
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
 
 
-def test_the_shipped_checkpoint_is_larsofts_network_and_separates_classes():
-    from hepreco_lartpc.emtrkmichel import scores
+def test_the_shipped_checkpoint_is_larsofts_network_and_separates_classes(em_like_on_collection_views):
     from hepreco_lartpc.emtrkmichel_modes import run_view
-    from hepreco_lartpc.hit_patches import hit_targets
-    from hepreco_lartpc.patches import hit_pixels
-    from hepreco_lartpc.simulation import SimParameters, simulate
 
     from hepreco.ml import load_checkpoint
 
@@ -23,17 +18,7 @@ def test_the_shipped_checkpoint_is_larsofts_network_and_separates_classes():
     assert (hp["patch"], hp["filters"], hp["kernel"], hp["dense1"], hp["dense2"]) == (48, 48, 5, 128, 32)
     assert ckpt.metadata["training"]["optimizer"]["nesterov"] is True
     net = ckpt.build().eval()
-    out = simulate(np.arange(70, 74, dtype=np.uint64), SimParameters(mode="neutrino", cosmics=2, adc_images=True))
-    em_like, t = [], []
-    for e in range(4):  # the collection view of four events
-        h = out["hits"][e]
-        m = np.asarray(h.view) == 2
-        img = np.asarray(out["adc_W"])[e]
-        rows, cols = hit_pixels(np.asarray(h.wire)[m], np.asarray(h.tick)[m], 6, img.shape)
-        s = scores(torch.from_numpy(run_view(net, img, rows, cols, "shared")[0])).numpy()
-        em_like.append(s[:, 0] / (s[:, 0] + s[:, 1]))
-        t.append(hit_targets(np.asarray(h.label)[m], np.asarray(h.michel)[m]) % 3)
-    em_like, t = np.concatenate(em_like), np.concatenate(t)
+    em_like, t = em_like_on_collection_views(lambda img, rows, cols: run_view(net, img, rows, cols, "shared")[0])
     assert (t == 0).sum() > 20 and (t == 1).sum() > 20
     assert em_like[t == 0].mean() > em_like[t == 1].mean() + 0.2
 

@@ -12,7 +12,6 @@ import hepreco
 
 torch = pytest.importorskip("torch")
 
-from hepreco_lartpc.emtrkmichel import scores  # noqa: E402
 from hepreco_lartpc.emtrkmichel_fcn import build, run_view  # noqa: E402
 from hepreco_lartpc.emtrkmichel_fcn_spec import EmTrkMichelFCNParams  # noqa: E402
 from hepreco_lartpc.patches import extract_patches  # noqa: E402
@@ -141,27 +140,13 @@ def test_another_models_checkpoint_is_refused(tmp_path, monkeypatch):
         hepreco.run(_job("builtin:lartpc-unet", "auto"))
 
 
-def test_the_shipped_checkpoint_is_small_and_separates_classes_on_held_out_events():
-    from hepreco_lartpc.hit_patches import hit_targets
-    from hepreco_lartpc.patches import hit_pixels
-    from hepreco_lartpc.simulation import SimParameters, simulate
-
+def test_the_shipped_checkpoint_is_small_and_separates_classes_on_held_out_events(em_like_on_collection_views):
     from hepreco.ml import load_checkpoint
 
     ckpt = load_checkpoint("builtin:lartpc-emtrkmichel-fcn", model="lartpc-emtrkmichel-fcn")
     assert ckpt.weights_path.stat().st_size < 300_000
     assert ckpt.metadata["data"]["job"]["seed"] == 11  # LArSoft's network's training data (emtrkmichel_patches.yaml)
     net = ckpt.build().eval()
-    out = simulate(np.arange(70, 74, dtype=np.uint64), SimParameters(mode="neutrino", cosmics=2, adc_images=True))
-    em_like, t = [], []
-    for e in range(4):  # the collection view of four events
-        h = out["hits"][e]
-        m = np.asarray(h.view) == 2
-        img = np.asarray(out["adc_W"])[e]
-        rows, cols = hit_pixels(np.asarray(h.wire)[m], np.asarray(h.tick)[m], 6, img.shape)
-        s = scores(torch.from_numpy(run_view(net, img, rows, cols))).numpy()
-        em_like.append(s[:, 0] / (s[:, 0] + s[:, 1]))
-        t.append(hit_targets(np.asarray(h.label)[m], np.asarray(h.michel)[m]) % 3)
-    em_like, t = np.concatenate(em_like), np.concatenate(t)
+    em_like, t = em_like_on_collection_views(lambda img, rows, cols: run_view(net, img, rows, cols))
     assert (t == 0).sum() > 20 and (t == 1).sum() > 20
     assert em_like[t == 0].mean() > em_like[t == 1].mean() + 0.2
