@@ -222,10 +222,28 @@ def _output_overrides(ns: argparse.Namespace) -> list[str]:
     ]
 
 
+def _is_training_config(path: str) -> bool:
+    """Whether ``path`` is a training config (``model:`` and ``data:``, no ``source:``), read with a safe loader."""
+    import yaml
+
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = yaml.safe_load(f)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return False  # the job loader reports it
+    return isinstance(data, dict) and "model" in data and "data" in data and "source" not in data
+
+
 def cmd_validate(ns: argparse.Namespace) -> int:
     from hepreco.core.outputs import check_outputs
     from hepreco.executors import executor_config
 
+    if _is_training_config(ns.config):
+        from hepreco.ml.training import validate_training
+
+        what = validate_training(ns.config, overrides=ns.overrides)
+        print(f"{ns.config}: OK (training config: {what})")
+        return EXIT_OK
     plan = _prepare(ns, quiet=True)
     check_outputs(plan, journal=executor_config(plan).journal)
     n = len(plan.modules)

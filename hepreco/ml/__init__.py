@@ -80,6 +80,7 @@ __all__ = [
     "split_index",
     "split_mask",
     "train",
+    "validate_training",
     "working_point",
 ]
 
@@ -132,6 +133,7 @@ _WHERE = {
     "working_point": "metrics",
     "TrainResult": "training",
     "train": "training",
+    "validate_training": "training",
 }
 
 

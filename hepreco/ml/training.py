@@ -32,8 +32,10 @@ from hepreco.ml.data import (
     MissingColumn,
     StreamingData,
     expand_files,
+    flatten_overrides,
     iter_data,
     load_examples,
+    prepare_job,
 )
 from hepreco.ml.fitting import BEST, LAST, METRICS_CSV, FitContext
 from hepreco.ml.preprocessing import Preprocessing
@@ -236,6 +238,53 @@ def _resolve_device(device: str) -> str:
     from hepreco.services.device import resolve_device
 
     return resolve_device(device)
+
+
+# --- checking a training config --------------------------------------------------------------------------
+def validate_training(
+    config: str | os.PathLike[str] | Mapping[str, Any],
+    *,
+    overrides: Sequence[str | tuple[str, Any]] = (),
+    registry: Registry | None = None,
+) -> str:
+    """Check a training config as ``hepreco train`` would before it starts, without making data or training
+    (``hepreco validate TRAIN.yaml``): the config's keys, its plugins, the model and its hyper-parameters, the
+    inputs the model needs, and the data: a data job is checked as ``hepreco validate`` checks a job (with
+    ``data.set``, and every product the config names must be one the job makes), data files must exist.
+
+    Returns:
+        A one-line description: the model and where its data come from.
+
+    Raises:
+        ConfigError: every problem found, naming the file, line and key.
+    """
+    what = "training config"
+    cfg, resolved = load_train_config(config, overrides=overrides)
+    reg = _registry(registry)
+    load_plugins(cfg.plugins, resolved, reg, what)
+    spec, hp = check_model(cfg, resolved, reg)
+    check_inputs(spec, spec.input_spec(hp), cfg.data, resolved, what)
+    builder = ExampleBuilder.from_config(cfg.data)
+    base = resolved.base_dir
+    if cfg.data.job is not None:
+        job = Path(cfg.data.job)
+        if not job.is_absolute() and base is not None and (base / job).exists():
+            job = base / job
+        try:
+            prepare_job(
+                job, builder.products, events=cfg.data.events, seed=cfg.data.seed,
+                overrides=flatten_overrides(cfg.data.set), select=cfg.data.select, registry=reg,
+            )  # fmt: skip
+        except (ConfigError, MissingColumn, ValueError, OSError) as err:
+            raise data_error(err, builder, resolved, what) from err
+        where = f"job {job}"
+    else:
+        files = expand_files(cfg.data.files or [], base)
+        if not files:
+            msg = f"no file matches {cfg.data.files}"
+            raise config_error([resolved.issue(msg, "data.files")], what)
+        where = f"{len(files)} file(s)"
+    return f"model '{spec.name}' ({spec.task}), data from {where}"
 
 
 # --- the command ---------------------------------------------------------------------------------------

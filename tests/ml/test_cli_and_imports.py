@@ -69,3 +69,28 @@ def test_list_shows_models(registry, capsys):
     assert main(["list"]) == 0
     out = capsys.readouterr().out
     assert "toy-mlp" in out and "toy-gbdt" in out
+
+
+def test_validate_checks_a_training_config_without_training(tmp_path, job_file, write_yaml, make_train_config,
+                                                            monkeypatch, capsys):  # fmt: skip
+    monkeypatch.chdir(tmp_path)
+    cfg = write_yaml(make_train_config(job_file), "t.yaml")
+    assert main(["validate", str(cfg)]) == 0
+    out = capsys.readouterr().out
+    assert "OK (training config: model 'toy-mlp'" in out and "job.yaml" in out
+    assert not (tmp_path / "out").exists()  # nothing trained
+    # a typo in a product the data job does not make: named, with the job's products
+    data = yaml.safe_load(cfg.read_text())
+    data["data"]["target"] = "toy:labell"
+    assert main(["validate", str(write_yaml(data, "bad_target.yaml"))]) == 2
+    err = capsys.readouterr().err
+    assert "key 'data.target'" in err and "toy:labell" in err and "toy:label" in err
+    # a bad hyper-parameter, by --set, and a data job that does not exist
+    assert main(["validate", str(cfg), "--set", "model.hparams.hidden=-3"]) == 2
+    assert "model.hparams.hidden" in capsys.readouterr().err
+    data["data"]["job"] = "nowhere.yaml"
+    assert main(["validate", str(write_yaml(data, "no_job.yaml"))]) == 2
+    assert "nowhere.yaml" in capsys.readouterr().err
+    # a job config still validates as a job
+    assert main(["validate", str(job_file)]) == 0
+    assert "modules" in capsys.readouterr().out
