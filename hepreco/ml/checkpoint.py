@@ -209,6 +209,16 @@ class Checkpoint:
         """What a product made with this checkpoint records: model, reference, folder and hash."""
         return {"model": self.model_name, "checkpoint": self.ref, "path": str(self.path), "hash": self.hash}
 
+    def load_torch_weights_into(self, model: Any) -> None:
+        """Load this checkpoint's weights into ``model`` (a torch network built from its hyper-parameters),
+        upcast or dequantized as stored (:func:`load_torch_weights`); CheckpointError when they do not fit."""
+        load_torch_weights(
+            model,
+            self.weights_path,
+            what=f"model '{self.model_name}' with {self._hp_text()}",
+            scale_suffix=self.scale_suffix,
+        )
+
     def build(self, device: str = "cpu") -> Any:
         """The model with its weights: a torch network in eval mode on ``device``, or a Trainable.
 
@@ -221,12 +231,7 @@ class Checkpoint:
             return self._built[key]
         model = self.spec.build_model(self.hparams)
         if self.spec.kind == "torch":
-            load_torch_weights(
-                model,
-                self.weights_path,
-                what=f"model '{self.model_name}' with {self._hp_text()}",
-                scale_suffix=self.scale_suffix,
-            )
+            self.load_torch_weights_into(model)
             model = model.to(device).eval()
         else:
             try:

@@ -358,14 +358,22 @@ def flatten_overrides(values: dict[str, Any], prefix: str = "") -> list[tuple[st
     return out
 
 
+def job_path(cfg: DataConfig, base_dir: Path | None) -> Path:
+    """The data job's config file: ``data.job`` relative to the training config's folder where it is there,
+    else as given (the working directory)."""
+    assert cfg.job is not None
+    job = Path(cfg.job)
+    if not job.is_absolute() and base_dir is not None and (base_dir / job).exists():
+        return base_dir / job
+    return job
+
+
 def iter_data(
     cfg: DataConfig, *, base_dir: Path | None, products: Sequence[str], registry: Registry | None = None
 ) -> Iterator[DataBatch]:
     """The batches a training config's ``data:`` names: a job run now, or files."""
     if cfg.job is not None:
-        job = Path(cfg.job)
-        if not job.is_absolute() and base_dir is not None and (base_dir / job).exists():
-            job = base_dir / job
+        job = job_path(cfg, base_dir)
         overrides = flatten_overrides(cfg.set)
         yield from iter_job(
             job, products, events=cfg.events, seed=cfg.seed, overrides=overrides, select=cfg.select, registry=registry

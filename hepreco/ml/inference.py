@@ -110,14 +110,7 @@ def cached_model(ckpt: Checkpoint, settings: InferenceSettings) -> Any:
             _LOADS["hits"] += 1
             return model
         model = ckpt.spec.build_model(ckpt.hparams)
-        from hepreco.ml.checkpoint import load_torch_weights
-
-        load_torch_weights(
-            model,
-            ckpt.weights_path,
-            what=f"model '{ckpt.model_name}' with {ckpt._hp_text()}",
-            scale_suffix=ckpt.scale_suffix,
-        )
+        ckpt.load_torch_weights_into(model)
         model = model.to(settings.device).eval()
         if settings.channels_last:
             import torch

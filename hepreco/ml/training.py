@@ -34,6 +34,7 @@ from hepreco.ml.data import (
     expand_files,
     flatten_overrides,
     iter_data,
+    job_path,
     load_examples,
     prepare_job,
 )
@@ -241,6 +242,24 @@ def _resolve_device(device: str) -> str:
 
 
 # --- checking a training config --------------------------------------------------------------------------
+def checked_config(
+    config: str | os.PathLike[str] | Mapping[str, Any],
+    overrides: Sequence[str | tuple[str, Any]],
+    registry: Registry | None,
+) -> tuple[TrainConfig, ResolvedConfig, Registry, ModelSpec, pydantic.BaseModel, Preprocessing]:
+    """The checks every training starts with: the config's keys, its plugins loaded, the model and its
+    hyper-parameters, the inputs it needs named. Returns the config, where its values came from, the registry,
+    the model's spec, its hyper-parameters and its expected inputs."""
+    what = "training config"
+    cfg, resolved = load_train_config(config, overrides=overrides)
+    reg = _registry(registry)
+    load_plugins(cfg.plugins, resolved, reg, what)
+    spec, hp = check_model(cfg, resolved, reg)
+    expected = spec.input_spec(hp)
+    check_inputs(spec, expected, cfg.data, resolved, what)
+    return cfg, resolved, reg, spec, hp, expected
+
+
 def validate_training(
     config: str | os.PathLike[str] | Mapping[str, Any],
     *,
@@ -259,17 +278,11 @@ def validate_training(
         ConfigError: every problem found, naming the file, line and key.
     """
     what = "training config"
-    cfg, resolved = load_train_config(config, overrides=overrides)
-    reg = _registry(registry)
-    load_plugins(cfg.plugins, resolved, reg, what)
-    spec, hp = check_model(cfg, resolved, reg)
-    check_inputs(spec, spec.input_spec(hp), cfg.data, resolved, what)
+    cfg, resolved, reg, spec, _hp, _expected = checked_config(config, overrides, registry)
     builder = ExampleBuilder.from_config(cfg.data)
     base = resolved.base_dir
     if cfg.data.job is not None:
-        job = Path(cfg.data.job)
-        if not job.is_absolute() and base is not None and (base / job).exists():
-            job = base / job
+        job = job_path(cfg.data, base)
         try:
             prepare_job(
                 job, builder.products, events=cfg.data.events, seed=cfg.data.seed,
@@ -314,12 +327,7 @@ def train(
     """
     t0 = time.perf_counter()
     what = "training config"
-    cfg, resolved = load_train_config(config, overrides=overrides)
-    reg = _registry(registry)
-    load_plugins(cfg.plugins, resolved, reg, what)
-    spec, hp = check_model(cfg, resolved, reg)
-    expected = spec.input_spec(hp)
-    check_inputs(spec, expected, cfg.data, resolved, what)
+    cfg, resolved, reg, spec, hp, expected = checked_config(config, overrides, registry)
     out = Path(output if output is not None else cfg.output)
     resume_ref = resume if resume is not None else cfg.resume
     tcfg = cfg.training
@@ -407,9 +415,7 @@ def train(
         torch.manual_seed(derive_seed(tcfg.seed, 0))
         net = spec.build_model(hp)
         if resume_ckpt is not None:
-            from hepreco.ml.checkpoint import load_torch_weights
-
-            load_torch_weights(net, resume_ckpt.weights_path, what=f"model '{spec.name}'")
+            resume_ckpt.load_torch_weights_into(net)
         trainable: Any = TorchTrainable(spec, hp, net, device, tcfg)
         settings = torch_settings(tcfg.threads, device)
     else:
