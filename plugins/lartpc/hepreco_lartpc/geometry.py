@@ -103,13 +103,22 @@ class Detector:
         """Read-out window: the full drift time plus 10%."""
         return math.ceil(1.1 * self.drift_length / self.drift_velocity / self.tick)
 
+    def project(self, y: np.ndarray, z: np.ndarray) -> np.ndarray:
+        """``(N, 3)``: the wire coordinate w (cm) of the points ``(y, z)`` in each view, ``z cos(angle) +
+        y sin(angle)`` (the simulation's read-out projects the same way)."""
+        a = np.radians(np.asarray(self.angles, dtype=np.float64))
+        y = np.asarray(y, dtype=np.float64).reshape(-1, 1)
+        z = np.asarray(z, dtype=np.float64).reshape(-1, 1)
+        return z * np.cos(a) + y * np.sin(a)
+
     def views(self) -> np.ndarray:
         """(3, 5): angle (rad), pitch (cm), w of wire 0 (cm), number of wires, collection flag."""
         out = np.zeros((3, 5))
-        corners = [(y, z) for y in (0.0, self.height) for z in (0.0, self.length)]
+        corners = np.array([(y, z) for y in (0.0, self.height) for z in (0.0, self.length)])
+        all_ws = self.project(corners[:, 0], corners[:, 1])
         for v in range(3):
             a = math.radians(self.angles[v])
-            ws = [z * math.cos(a) + y * math.sin(a) for y, z in corners]
+            ws = all_ws[:, v].tolist()
             p = self.pitch[v]
             w0 = min(ws) + 0.5 * p
             n = math.floor((max(ws) - min(ws)) / p)

@@ -127,8 +127,7 @@ class ParticleImager(hepreco.Producer):
 
     def begin_job(self) -> None:
         c = self.config
-        det = detector(DetectorParams(**{k: getattr(c, k) for k in DetectorParams.model_fields}))
-        self._angles = np.radians(np.asarray(det.angles, np.float64))
+        self._detector = detector(DetectorParams(**{k: getattr(c, k) for k in DetectorParams.model_fields}))
         self._vertex = any(w.center == "vertex" for w in c.windows)
 
     def _primaries(self, events: hepreco.Events) -> tuple[dict[str, np.ndarray], np.ndarray]:
@@ -150,8 +149,7 @@ class ParticleImager(hepreco.Producer):
         k = np.where(has, first, 0)
         if not len(p["start_x"]):
             return np.full(len(first), np.nan), np.full((len(first), 3), np.nan)
-        y, z = p["start_y"][k].astype(np.float64), p["start_z"][k].astype(np.float64)
-        cw = z[:, None] * np.cos(self._angles)[None, :] + y[:, None] * np.sin(self._angles)[None, :]
+        cw = self._detector.project(p["start_y"][k], p["start_z"][k])
         return np.where(has, p["start_x"][k], np.nan), np.where(has[:, None], cw, np.nan)
 
     def produce(self, events: hepreco.Events) -> None:
