@@ -7,6 +7,8 @@ The public API is what this module exports (``__all__``); everything else is int
 - Service, Services: job-wide helpers (``hepreco.services`` holds the built-in ones).
 - Graph, efficiency_graph, binomial_interval, suggest_bins: results a module puts in the histogram file's ``results/``
   (``Module.put_result``), written as ROOT TGraph / TGraphAsymmErrors.
+- thread_budget: the threads one process of the job may use (cores // workers in a pool's workers), for a
+  module or source that parallelises inside its process.
 - hookimpl: marks plugin hook implementations (the specs live in ``hepreco.hookspecs``).
 - run: run a job from Python; JobResult is what it returns. prepare (check a config into a plan) and execute
   (run a plan) are its two halves.
@@ -50,6 +52,7 @@ _LAZY = {
     "binomial_interval": "hepreco.services.results",
     "efficiency_graph": "hepreco.services.results",
     "suggest_bins": "hepreco.services.results",
+    "thread_budget": "hepreco.core.threads",
 }
 
 if TYPE_CHECKING:
@@ -70,6 +73,7 @@ if TYPE_CHECKING:
         SourceBatch,
     )
     from hepreco.core.service import Service, Services
+    from hepreco.core.threads import thread_budget
     from hepreco.services.results import Graph, binomial_interval, efficiency_graph, suggest_bins
 
 
@@ -107,4 +111,5 @@ __all__ = [
     "prepare",
     "run",
     "suggest_bins",
+    "thread_budget",
 ]

@@ -44,9 +44,7 @@ def prepare(
         ('source', 'hepreco.EmptySource')
     """
     from hepreco.config.loader import ResolvedConfig, load_config
-    from hepreco.core.build import build_plan
-    from hepreco.executors.config import apply_executor_options, parse_executor_config
-    from hepreco.plugins import get_registry
+    from hepreco.executors._forkserver import peek_processes, start_forkserver
 
     resolved = (
         config
@@ -54,12 +52,19 @@ def prepare(
         else load_config(config, overrides=overrides, events=events, seed=seed)
     )
     if executor is not None:
-        apply_executor_options(resolved, executor, origin=executor_origin)
-    ex_cfg, ex_issues = parse_executor_config(resolved.data.get("executor"), resolved)
-    if ex_cfg is not None and ex_cfg.kind == "processes" and ex_cfg.start_method in (None, "forkserver"):
-        from hepreco.executors.processes import start_forkserver
+        from hepreco.executors._options import apply_executor_options
 
-        start_forkserver(ex_cfg.workers)  # the workers' server starts while the plan is built
+        apply_executor_options(resolved, executor, origin=executor_origin)
+    forkserver, workers = peek_processes(resolved.data.get("executor"))
+    if forkserver:
+        # the workers' server starts before this process imports the job's modules and the array libraries:
+        # it imports them on another core meanwhile (the key is validated just below; a bad one stops the job)
+        start_forkserver(workers)
+    from hepreco.core.build import build_plan
+    from hepreco.executors.config import parse_executor_config
+    from hepreco.plugins import get_registry
+
+    _, ex_issues = parse_executor_config(resolved.data.get("executor"), resolved)
     try:
         plan = build_plan(resolved, registry or get_registry(), quiet=quiet)
     except ConfigError as err:

@@ -4,19 +4,26 @@
 from __future__ import annotations
 
 import concurrent.futures as cf
-import contextlib
 import json
 import multiprocessing as mp
 import os
 import shutil
 import tempfile
-from collections.abc import Collection, Iterator
+from collections.abc import Collection
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from hepreco.executors._chunked import Backend, LostWorker, run_chunked
+from hepreco.executors._forkserver import (
+    _PRELOAD,
+    _cap_worker_threads,
+    _restore,
+    default_start_method,
+    sigint_ignored,
+    start_forkserver,
+)
 from hepreco.executors._worker import ChunkResult, ChunkTask, init_process, run_task
 from hepreco.executors.base import Executor
 
@@ -24,68 +31,7 @@ if TYPE_CHECKING:
     from hepreco.core.build import JobPlan
     from hepreco.core.job import JobResult
 
-__all__ = ["ProcessesExecutor"]
-
-_THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
-
-
-def _cap_worker_threads(n: int) -> dict[str, str | None]:
-    """Workers inherit the environment when they start: cap their threads (unless the user did) so
-    ``workers`` processes do not oversubscribe the cores. Returns what to restore."""
-    saved = {k: os.environ.get(k) for k in _THREAD_VARS}
-    for k in _THREAD_VARS:
-        os.environ.setdefault(k, str(n))
-    return saved
-
-
-def _restore(saved: dict[str, str | None]) -> None:
-    for k, v in saved.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
-
-
-_PRELOAD = ["hepreco.executors._preload"]
-
-
-def default_start_method() -> str:
-    return "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
-
-
-def start_forkserver(workers: int | None = None, *, preload: tuple[str, ...] = ()) -> bool:
-    """Start the forkserver now, so that it imports hepreco (and ``preload``) and builds the plugin registry
-    while the client still builds the job's plan; the workers it forks later get the thread caps set here.
-    False where there is no forkserver (then workers are spawned)."""
-    if default_start_method() != "forkserver":
-        return False
-    from multiprocessing import forkserver
-
-    mp.get_context("forkserver").set_forkserver_preload([*preload, *_PRELOAD])
-    saved = _cap_worker_threads(max(1, (os.cpu_count() or 1) // (workers or os.cpu_count() or 1)))
-    try:
-        with sigint_ignored():  # Ctrl-C reaches the whole process group: the forkserver must not print a traceback
-            forkserver.ensure_running()
-    finally:
-        _restore(saved)
-    return True
-
-
-@contextlib.contextmanager
-def sigint_ignored() -> Iterator[None]:
-    """Ignore SIGINT while helper processes start, so that they inherit the ignored disposition (a Python
-    started with SIGINT ignored never raises KeyboardInterrupt): Ctrl-C stops the job through the client."""
-    import signal
-    import threading
-
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, old)
+__all__ = ["ProcessesExecutor", "default_start_method", "sigint_ignored", "start_forkserver"]
 
 
 class _Pool(Backend):

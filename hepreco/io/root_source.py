@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import fnmatch
 import re
@@ -108,6 +109,11 @@ class RootSource(FileSource):
         auto_group: bool = False
         """Group every set of jagged branches sharing a counter (NanoAOD's ``nMuon`` + ``Muon_*``) into a record
         product named after their common prefix (``Muon``)."""
+        read_threads: int | None = Field(None, ge=1)
+        """Threads that decompress and interpret baskets while a batch is read (uproot's decompression and
+        interpretation executors). Default: this process's thread budget (every core inline; cores // workers
+        in the workers of ``processes`` and ``dask``: ``hepreco.core.threads.thread_budget``), at most 4;
+        1 reads on the job's thread alone. The arrays are the same whatever the number."""
         step_size: int | str | None = None
         """Batch by memory instead of entries, e.g. ``"100 MB"`` (uproot's step_size; a bare number is entries);
         overrides ``batch_size``."""
@@ -404,7 +410,7 @@ class RootSource(FileSource):
         step: int | str = cfg.step_size or self.entries_per_batch(float(info.extra.get("bytes_per_entry", 0.0)))
         tname = info.extra.get("tree") or self._tree_name
         where = f"{info.path}: tree '{tname}'"
-        with open_root(info.path) as f:
+        with open_root(info.path) as f, _read_pool(cfg.read_threads) as pool:
             tree = find_tree(f, info.path, tname)
             if not self._read:
                 size = int(cfg.batch_size)
@@ -412,7 +418,10 @@ class RootSource(FileSource):
                     n = min(a + size, stop) - a
                     yield SourceBatch(self.make_ids(self._ids, {}, info, a, n), {})
                 return
-            it = tree.iterate(self._read, entry_start=start, entry_stop=stop, step_size=step, library="ak", how=dict)
+            executors = {} if pool is None else {"decompression_executor": pool, "interpretation_executor": pool}
+            it = tree.iterate(
+                self._read, entry_start=start, entry_stop=stop, step_size=step, library="ak", how=dict, **executors
+            )
             pos = start
             while True:
                 try:
@@ -431,3 +440,25 @@ class RootSource(FileSource):
                 }
                 yield SourceBatch(self.make_ids(self._ids, arrays, info, pos, n), products)
                 pos += n
+
+
+#: the most threads RootSource decompresses with by default (more rarely help: a batch has few baskets per branch)
+MAX_DEFAULT_READ_THREADS = 4
+
+
+@contextlib.contextmanager
+def _read_pool(threads: int | None) -> Iterator[Any]:
+    """uproot's thread pool for reading one chunk (None: read on this thread), shut down when it ends."""
+    import uproot
+
+    from hepreco.core.threads import thread_budget
+
+    n = threads if threads is not None else min(thread_budget(), MAX_DEFAULT_READ_THREADS)
+    if n <= 1:
+        yield None
+        return
+    pool = uproot.source.futures.ThreadPoolExecutor(n)
+    try:
+        yield pool
+    finally:
+        pool.shutdown()

@@ -236,9 +236,18 @@ class Slow(hepreco.Producer):
 COLLECTED: dict[str, list] = {}
 
 
+class Budget(hepreco.Producer):
+    """Per event: the thread budget of the process that ran the event (``hepreco.thread_budget()``)."""
+
+    produces = ("",)
+
+    def produce(self, events: hepreco.Events) -> None:
+        events.put("", np.full(len(events), hepreco.thread_budget(), dtype=np.int64))
+
+
 @hepreco.hookimpl
 def hepreco_modules() -> list[type]:
-    return [Numbers, Scale, Modulo, Collect, Boom, TextOutput, MeanOf, Flaky, Slow, CountEvents]
+    return [Numbers, Scale, Modulo, Collect, Boom, TextOutput, MeanOf, Flaky, Slow, CountEvents, Budget]
 
 
 @hepreco.hookimpl

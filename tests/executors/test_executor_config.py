@@ -83,3 +83,28 @@ def test_executor_fields_given_as_none_are_set(make_job):
     """hepreco.run(executor={"dashboard": None}) means no dashboard (it was ignored, leaving :8787)."""
     plan = hepreco.prepare(make_job("out"), executor={"kind": "dask", "dashboard": None})
     assert hepreco.executors.executor_config(plan).dashboard is None
+
+
+def test_processes_start_their_forkserver_before_the_heavy_imports():
+    # the forkserver imports hepreco and the array libraries on another core while the client does: prepare()
+    # starts it before it imports the job's modules (awkward, pydantic, the core's module classes)
+    import json
+    import subprocess
+    import sys
+
+    code = """
+import sys
+import hepreco.executors._forkserver as fs
+seen = []
+fs.start_forkserver = lambda workers=None, **kw: seen.append((workers, sorted(m for m in ("awkward", "pydantic", "hepreco.core.module") if m in sys.modules))) or False
+import hepreco
+hepreco.prepare({"source": {"module": "EmptySource", "events": 3}, "executor": {"kind": "processes", "workers": 2}}, quiet=True)
+hepreco.prepare({"source": {"module": "EmptySource", "events": 3}}, quiet=True, executor="processes")
+hepreco.prepare({"source": {"module": "EmptySource", "events": 3}, "executor": {"kind": "processes", "start_method": "spawn"}}, quiet=True)
+import json
+print(json.dumps(seen))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    seen = json.loads(out)
+    assert seen[0] == [2, []]  # nothing heavy imported yet when the first job starts its forkserver
+    assert [workers for workers, _ in seen] == [2, None]  # processes from the argument too; not for spawn

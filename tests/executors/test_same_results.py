@@ -107,3 +107,23 @@ def test_end_job_once_per_worker(make_job, request, kind):
     figs = r.summaries["count"]
     assert figs["events"] == 30 and figs["where"] == "end_job"
     assert figs["processes"] in (1, 2)  # one per worker that ran chunks
+
+
+def test_workers_share_the_cores(make_job, monkeypatch):
+    """Each worker of a pool gets cores // workers threads (HEPRECO_THREADS, read by hepreco.thread_budget and
+    RootSource's read threads); inline, the one process has every core."""
+    from hepreco.core.threads import cpu_cores
+
+    monkeypatch.delenv("HEPRECO_THREADS", raising=False)
+    cfg = make_job("budget")
+    cfg["modules"]["budget"] = {"module": "Budget"}
+    cfg["modules"]["hb"] = {"module": "HistFill", "axes": [{"fill": "budget", "bins": 64, "start": 0.5, "stop": 64.5}]}
+    cfg["end_paths"]["e"].append("hb")
+    cfg["paths"]["p1"].insert(0, "budget")
+    for ex, want in (
+        ("inline", cpu_cores()),
+        ({"kind": "processes", "workers": 2, "chunk_size": 5}, max(1, cpu_cores() // 2)),
+    ):
+        h = hepreco.run(cfg, executor=ex).histograms["hb"]["hb"]
+        assert h.sum() == 30
+        assert h.values()[min(want, 64) - 1] == 30  # every event saw the same budget

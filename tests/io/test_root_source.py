@@ -202,3 +202,49 @@ def test_default_batch_counts_the_branches_read_not_the_event_ids(tmp_path):
     step = uproot.open(path)["Events"].num_entries_for(8 * 2000, filter_name="x")  # uproot's own step: 1997
     assert step > 1900
     assert sum(sizes) == n and sizes[:-1] == [step] * (len(sizes) - 1)
+
+
+@pytest.mark.parametrize("threads", [1, 3])
+def test_read_threads_give_the_same_arrays(root_files, threads, monkeypatch):
+    # baskets decompressed and interpreted on a thread pool (the default where the process may use several
+    # cores) come back in order and equal to uproot's own single-threaded read, batch after batch
+    path = root_files / "uproot-HZZ.root"
+    calls = []
+    real = uproot.source.futures.ThreadPoolExecutor
+
+    class Counting(real):
+        def __init__(self, n):
+            calls.append(n)
+            super().__init__(n)
+
+    monkeypatch.setattr(uproot.source.futures, "ThreadPoolExecutor", Counting)
+    plan = hepreco.prepare(
+        {"source": {"module": "RootSource", "files": str(path), "branches": ["Muon_*", "Jet_Px"],
+                    "batch_size": 500, "read_threads": threads}},
+        quiet=True,
+    )  # fmt: skip
+    (chunk,) = plan.source.chunks()
+    batches = list(plan.source.read(chunk))
+    assert [len(b.ids) for b in batches] == [500, 500, 500, 500, 421]
+    tree = uproot.open(path)["events"]
+    for name, product in (("Muon_Px", "Muon_Px"), ("Jet_Px", "Jet_Px")):
+        got = ak.concatenate([b.products[product] for b in batches])
+        assert same(got, tree[name].array())
+    assert calls == ([] if threads == 1 else [threads])  # one pool per chunk, none for one thread
+
+
+def test_read_threads_follow_the_process_budget(root_files, monkeypatch):
+    from hepreco.core.threads import thread_budget
+
+    path = root_files / "uproot-Zmumu.root"
+    sizes = []
+    real = uproot.source.futures.ThreadPoolExecutor
+    monkeypatch.setattr(uproot.source.futures, "ThreadPoolExecutor", lambda n: sizes.append(n) or real(n))
+    plan = hepreco.prepare({"source": {"module": "RootSource", "files": str(path), "branches": ["M"]}}, quiet=True)
+    for budget, want in (("1", []), ("2", [2]), ("16", [4])):  # at most 4 by default
+        monkeypatch.setenv("HEPRECO_THREADS", budget)
+        assert thread_budget() == int(budget)
+        sizes.clear()
+        for chunk in plan.source.chunks():
+            list(plan.source.read(chunk))
+        assert sizes == want
