@@ -63,12 +63,32 @@ class DnCNNParams(BaseModel):
     pretrained: str | None = None
     """A ``comet-dncnn-denoiser`` checkpoint (folder or ``builtin:NAME``) to start the classifier from
     (training only matters; its weights are replaced by the classifier checkpoint's at inference)."""
+    dilations: tuple[int, ...] | None = None
+    """Dilation of each of the body's ``depth`` convolutions (``None``: all 1, the paper's DnCNN). Dilated
+    convolutions, as in Zhang et al.'s IRCNN (`arXiv:1704.03264 <https://arxiv.org/abs/1704.03264>`_: 1, 2,
+    3, 4, 3, 2, 1), widen the receptive field at the same cost: ``[1, 2, 4, 8, 16, 4, 2, 1]`` lets a depth-8
+    body see +-38 pixels instead of +-8, which on the ``wire`` layout reaches a wire's neighbours in the next
+    layer (3-4 rows down, tens of columns aside). ``dncnn`` and ``dncnn1d`` only."""
     arch: Literal["dncnn", "dncnn1d", "dae"] = "dncnn"
     """The hit classifier's network (the talk compared three): ``dncnn`` the 2D DnCNN; ``dncnn1d`` the same
     body with 1x3 convolutions along the image's rows only (along the cells of a layer on the ``layercell``
     layout); ``dae`` a denoising autoencoder (two stride-2 convolutions down, two upsamplings back, ``width``
     filters doubling at each step; ``depth``, ``residual`` and ``pretrained`` not used). A
     ``comet-dncnn-denoiser`` takes ``dncnn`` or ``dncnn1d``, to pre-train the classifier of the same ``arch``."""
+
+    @model_validator(mode="after")
+    def _check_dilations(self) -> DnCNNParams:
+        if self.dilations is not None:
+            if len(self.dilations) != self.depth:
+                msg = f"dilations {list(self.dilations)} has {len(self.dilations)} entries: give one per layer (depth {self.depth})"
+                raise ValueError(msg)
+            if min(self.dilations) < 1:
+                msg = f"dilations {list(self.dilations)}: each must be >= 1"
+                raise ValueError(msg)
+            if self.arch == "dae":
+                msg = "arch 'dae' has no DnCNN body: leave 'dilations' unset"
+                raise ValueError(msg)
+        return self
 
 
 #: the turn-1 U-Net's optional input features, in the order they are stacked after the image

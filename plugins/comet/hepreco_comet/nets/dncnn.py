@@ -50,7 +50,7 @@ class DnCNNBody(nn.Sequential):
     (``0.weight``, ``2.weight``, ...): the shipped checkpoints store them so.
 
     Args:
-        hp: ``depth`` and ``width``.
+        hp: ``depth``, ``width`` and ``dilations`` (one per convolution; padding keeps the image size).
 
     Shapes:
         - input: ``(B, 2, H, W)`` hit image (drift time, energy deposit).
@@ -60,19 +60,24 @@ class DnCNNBody(nn.Sequential):
         >>> body = DnCNNBody(DnCNNParams(depth=3, width=4))
         >>> len(body), body(torch.zeros(1, 2, 5, 7)).shape
         (6, torch.Size([1, 2, 5, 7]))
+        >>> DnCNNBody(DnCNNParams(depth=3, width=4, dilations=(1, 4, 1)))(torch.zeros(1, 2, 5, 7)).shape
+        torch.Size([1, 2, 5, 7])
     """
 
     def __init__(self, hp: DnCNNParams) -> None:
-        # 3x3, or 1x3 along the rows for the 1D DnCNN (arch dncnn1d)
-        k, pad = ((1, 3), (0, 1)) if getattr(hp, "arch", "dncnn") == "dncnn1d" else (3, 1)
-        layers: list[nn.Module] = [nn.Conv2d(2, hp.width, k, padding=pad, bias=True), nn.ReLU(inplace=True)]
-        for _ in range(hp.depth - 2):
-            layers += [
-                nn.Conv2d(hp.width, hp.width, k, padding=pad, bias=False),
-                nn.BatchNorm2d(hp.width),
-                nn.ReLU(inplace=True),
-            ]
-        layers.append(nn.Conv2d(hp.width, 2, k, padding=pad, bias=False))
+        # 3x3, or 1x3 along the rows for the 1D DnCNN (arch dncnn1d); dilated as hp.dilations says (size kept)
+        one_d = getattr(hp, "arch", "dncnn") == "dncnn1d"
+        dil = list(hp.dilations or (1,) * hp.depth)
+
+        def conv(cin: int, cout: int, d: int, bias: bool) -> nn.Conv2d:
+            if one_d:
+                return nn.Conv2d(cin, cout, (1, 3), padding=(0, d), dilation=(1, d), bias=bias)
+            return nn.Conv2d(cin, cout, 3, padding=d, dilation=d, bias=bias)
+
+        layers: list[nn.Module] = [conv(2, hp.width, dil[0], True), nn.ReLU(inplace=True)]
+        for i in range(hp.depth - 2):
+            layers += [conv(hp.width, hp.width, dil[i + 1], False), nn.BatchNorm2d(hp.width), nn.ReLU(inplace=True)]
+        layers.append(conv(hp.width, 2, dil[-1], False))
         super().__init__(*layers)
         for m in self.modules():  # He initialisation, as in the paper's code
             if isinstance(m, nn.Conv2d):
