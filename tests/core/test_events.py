@@ -76,3 +76,35 @@ def test_subset_products_read_as_option_type():
     assert Events(store, np.array([0, 1]))["p"].tolist() == [None, 10.0]
     # ids follow the view
     assert Events(store, sub).event.tolist() == [2, 4, 5]
+
+
+def test_plain_products_are_the_arrays_awkward_builds():
+    # the fast wrapper of flat numeric products (every put, every filtered read) makes the same ak.Array
+    # that awkward's constructor makes, and a filtered read of one equals awkward's own take
+    import awkward as ak
+    import numpy as np
+
+    from hepreco.core import events as ev
+
+    for data in (np.arange(7.0), np.arange(7, dtype=np.int32), np.array([True, False] * 3)):
+        fast, slow = ev.wrap_plain(data), ak.Array(ak.contents.NumpyArray(data))
+        assert type(fast) is type(slow) and fast.type == slow.type and fast.tolist() == slow.tolist()
+        assert {k: v for k, v in vars(fast).items() if k != "_layout"} == {
+            k: v for k, v in vars(slow).items() if k != "_layout"
+        }
+        assert ak.sum(fast * 2) == ak.sum(slow * 2) and fast[fast > 2].tolist() == slow[slow > 2].tolist()
+        view = np.array([0, 3, 5])
+        assert ev._take_plain(fast, view).tolist() == slow[view].tolist()
+    # anything but a plain NumpyArray goes through awkward
+    assert ev._take_plain(ak.Array([[1.0], [], [2.0]]), np.array([0, 2])) is None
+    named = ak.with_parameter(ak.Array(np.arange(3.0)), "__doc__", "x")
+    assert ev._take_plain(named, np.array([0])) is None
+
+
+def test_plain_wrapper_falls_back_to_the_constructor(monkeypatch):
+    import numpy as np
+
+    from hepreco.core import events as ev
+
+    monkeypatch.setattr(ev, "_PLAIN", None)  # an awkward that builds its arrays otherwise
+    assert ev.wrap_plain(np.arange(3.0)).tolist() == [0.0, 1.0, 2.0]
