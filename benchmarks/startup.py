@@ -1,7 +1,8 @@
 """Start-up time of the command line, with every installed plugin: `hepreco --help`, `hepreco list`,
 `hepreco validate examples/comet/reco.yaml`, against a baseline measured in the same run (a bare
 `python -c "import uproot, awkward, hist"`, what any scikit-hep script pays). Prints seconds and ratios; asserts
-nothing. Targets (issue 12): --help and list < 0.5 s, validate < 1.5 s with the numba cache warm.
+nothing. Targets (issue 12): --help and list < 0.5 s, validate < 1.5 s with the numba cache warm; (issue 18) a
+whole small job that uses no installed plugin, `hepreco run examples/minimal.yaml -n 1000`, under 1 s.
 
     python benchmarks/startup.py [--repeat 5]
 """
@@ -41,6 +42,12 @@ def main() -> None:
         ("hepreco --help", [py, "-m", "hepreco", "--help"]),
         ("hepreco list", [py, "-m", "hepreco", "list"]),
         ("hepreco validate examples/comet/reco.yaml", [py, "-m", "hepreco", "validate", "examples/comet/reco.yaml"]),
+        # a whole job without an installed plugin (its one-file plugin only): start-up, 1000 events, histograms
+        # written to a ROOT file, reports (issue 18: under 1 s)
+        (
+            "hepreco run examples/minimal.yaml -n 1000 -q",
+            [py, "-m", "hepreco", "run", "examples/minimal.yaml", "-n", "1000", "-q"],
+        ),
     ]
     base = None
     print(f"{'command':<46} {'best s':>8} {'median s':>9} {'best / bare':>12}")
