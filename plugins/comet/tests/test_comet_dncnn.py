@@ -190,6 +190,29 @@ def test_1d_dncnn_sees_only_its_own_row():
     assert torch.all(d[7, :90] == 0)  # 4 layers + the head: 5 pixels either side at most
 
 
+def test_dilations_widen_what_a_pixel_sees():
+    # depth 4 + head, 3 x 3: a change reaches 5 pixels either side; dilated 1, 4, 8, 1, it reaches 15 (1+4+8+1+1)
+    torch.manual_seed(0)
+    x = torch.rand(1, 2, 71, 71)
+    y = x.clone()
+    y[0, :, 35, 35] += 1.0
+    for dil, reach in ((None, 5), ((1, 4, 8, 1), 15)):
+        net = build(DnCNNParams(depth=4, width=4, layout="wire", dilations=dil)).eval()
+        d = (net(y) - net(x)).abs()[0, 0]
+        cols = torch.nonzero(d.amax(dim=0) > 0).ravel()
+        assert d.shape == (71, 71) and int(cols.max()) - 35 == reach and 35 - int(cols.min()) == reach
+    with pytest.raises(ValueError, match=r"3 entries: give one per layer \(depth 4\)"):
+        DnCNNParams(depth=4, dilations=(1, 2, 1))
+    with pytest.raises(ValueError, match="dae"):
+        DnCNNParams(depth=2, dilations=(1, 2), arch="dae")
+
+
+def test_a_pretrained_body_must_have_the_same_dilations(tiny_dncnn):
+    den, _ = tiny_dncnn
+    with pytest.raises(ValueError, match=r"dilations None.*dilations \[?\(?1, 2, 1"):
+        build(DnCNNParams(depth=3, width=4, layout="wire", pretrained=str(den.best), dilations=(1, 2, 1)))
+
+
 def test_autoencoder_squeezes_the_image_and_refuses_a_denoiser():
     net = build(DnCNNParams(width=4, layout="wire", arch="dae"))
     x = torch.rand(1, 2, 71, 71)

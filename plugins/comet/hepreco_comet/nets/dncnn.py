@@ -217,11 +217,12 @@ def _load_denoiser(denoiser: nn.Module, hp: DnCNNParams) -> None:
         hp.pretrained, model="comet-dncnn-denoiser", inputs={"image": (2, *image_shape(hp))}
     )  # the layout is checked here
     got = ckpt.hparams
-    if (got.depth, got.width, got.residual, got.arch) != (want.depth, want.width, want.residual, want.arch):  # type: ignore[attr-defined]
+    have = (got.depth, got.width, got.residual, got.arch, getattr(got, "dilations", None))  # type: ignore[attr-defined]
+    if have != (want.depth, want.width, want.residual, want.arch, want.dilations):
         msg = (
             f"pretrained denoiser {ckpt.path} has depth {got.depth}, width {got.width}, residual {got.residual}, "  # type: ignore[attr-defined]
-            f"arch {got.arch}; this classifier has depth {want.depth}, width {want.width}, "  # type: ignore[attr-defined]
-            f"residual {want.residual}, arch {want.arch}"
+            f"arch {got.arch}, dilations {have[4]}; this classifier has depth {want.depth}, width {want.width}, "  # type: ignore[attr-defined]
+            f"residual {want.residual}, arch {want.arch}, dilations {want.dilations}"
         )
         raise ValueError(msg)
     pre = ckpt.build("cpu")

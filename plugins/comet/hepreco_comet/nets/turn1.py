@@ -75,11 +75,12 @@ def _load_body(net: Turn1Net, hp: Turn1Params) -> None:
 
     ckpt = load_checkpoint(hp.pretrained, model="comet-dncnn", inputs={"image": (2, *image_shape(hp))})
     got = ckpt.hparams
-    if (got.depth, got.width, got.residual) != (hp.depth, hp.width, hp.residual):  # type: ignore[attr-defined]
+    got_dil = getattr(got, "dilations", None)
+    if (got.depth, got.width, got.residual, got_dil) != (hp.depth, hp.width, hp.residual, hp.dilations):  # type: ignore[attr-defined]
         msg = (
             f"pretrained hit classifier {ckpt.path} has depth {got.depth}, width {got.width}, "  # type: ignore[attr-defined]
-            f"residual {got.residual}; this turn-1 extractor has depth {hp.depth}, width {hp.width}, "  # type: ignore[attr-defined]
-            f"residual {hp.residual}"
+            f"residual {got.residual}, dilations {got_dil}; this turn-1 extractor has depth {hp.depth}, "  # type: ignore[attr-defined]
+            f"width {hp.width}, residual {hp.residual}, dilations {hp.dilations}"
         )
         raise ValueError(msg)
     state = ckpt.build("cpu").state_dict()
