@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import awkward as ak
@@ -15,27 +14,101 @@ from hepreco.errors import ProductNotFound
 __all__ = ["EventIDs", "Events", "ProductStore", "to_array"]
 
 
-@dataclass(frozen=True)
 class EventIDs:
-    """The run, subrun and event numbers of a batch of events, one numpy array each."""
+    """The run, subrun and event numbers of a batch of events, one numpy array each.
 
-    run: np.ndarray
-    subrun: np.ndarray
-    event: np.ndarray
+    ``EventIDs(run, subrun, event)`` holds them; :meth:`deferred` holds their number and a function that reads
+    them, called the first time ``run``, ``subrun`` or ``event`` is read (a ROOT source reads the id branches
+    only for a job that looks at them: most analyses never do, and they can be a third of what is read).
 
-    def __post_init__(self) -> None:
-        n = len(self.event)
-        if len(self.run) != n or len(self.subrun) != n:
-            msg = f"EventIDs: run ({len(self.run)}), subrun ({len(self.subrun)}) and event ({n}) differ in length"
+    Examples:
+        >>> ids = EventIDs.deferred(3, lambda: (np.ones(3, np.uint32), np.zeros(3, np.uint32), np.arange(1, 4, dtype=np.uint64)))
+        >>> len(ids), ids.loaded
+        (3, False)
+        >>> ids.take(np.array([0, 2])).event.tolist(), ids.loaded
+        ([1, 3], True)
+    """
+
+    __slots__ = ("_arrays", "_load", "_n")
+
+    def __init__(self, run: np.ndarray, subrun: np.ndarray, event: np.ndarray) -> None:
+        n = len(event)
+        if len(run) != n or len(subrun) != n:
+            msg = f"EventIDs: run ({len(run)}), subrun ({len(subrun)}) and event ({n}) differ in length"
             raise ValueError(msg)
+        self._n = n
+        self._arrays: tuple[np.ndarray, np.ndarray, np.ndarray] | None = (run, subrun, event)
+        self._load: Callable[[], tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None
+
+    @classmethod
+    def deferred(cls, n: int, load: Callable[[], tuple[np.ndarray, np.ndarray, np.ndarray]]) -> EventIDs:
+        """The ids of ``n`` events that ``load()`` returns as ``(run, subrun, event)`` when first read."""
+        ids = cls.__new__(cls)
+        ids._n = n
+        ids._arrays = None
+        ids._load = load
+        return ids
+
+    @property
+    def loaded(self) -> bool:
+        """Whether the arrays are in memory (always, unless made by :meth:`deferred` and not read yet)."""
+        return self._arrays is not None
+
+    def _get(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        if self._arrays is None:
+            assert self._load is not None
+            run, subrun, event = self._load()
+            if not len(run) == len(subrun) == len(event) == self._n:
+                msg = f"EventIDs: read {len(run)}/{len(subrun)}/{len(event)} run/subrun/event numbers for {self._n} events"
+                raise ValueError(msg)
+            self._arrays, self._load = (run, subrun, event), None
+        return self._arrays
+
+    @property
+    def run(self) -> np.ndarray:
+        return self._get()[0]
+
+    @property
+    def subrun(self) -> np.ndarray:
+        return self._get()[1]
+
+    @property
+    def event(self) -> np.ndarray:
+        return self._get()[2]
 
     def __len__(self) -> int:
-        return len(self.event)
+        return self._n
+
+    def __repr__(self) -> str:
+        if self._arrays is None:
+            return f"EventIDs({self._n} events, not read yet)"
+        return f"EventIDs(run={self.run!r}, subrun={self.subrun!r}, event={self.event!r})"
+
+    def __reduce__(self) -> tuple[Any, ...]:  # pickled (to and from workers) with its numbers
+        return (EventIDs, self._get())
+
+    def _select(self, key: np.ndarray | slice, n: int) -> EventIDs:
+        if self._arrays is not None:
+            run, subrun, event = self._arrays
+            return EventIDs(run[key], subrun[key], event[key])
+        parent = self
+
+        def load() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            run, subrun, event = parent._get()
+            return run[key], subrun[key], event[key]
+
+        return EventIDs.deferred(n, load)
 
     def take(self, index: np.ndarray | None) -> EventIDs:
+        """The ids at batch positions ``index`` (None: all); still deferred if these are."""
         if index is None:
             return self
-        return EventIDs(self.run[index], self.subrun[index], self.event[index])
+        return self._select(index, len(index))
+
+    def head(self, k: int) -> EventIDs:
+        """The first ``k`` events' ids; still deferred if these are."""
+        k = max(0, min(k, self._n))
+        return self._select(slice(0, k), k)
 
 
 class _Product:

@@ -35,7 +35,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hepreco.core.events import EventIDs, ProductStore
+from hepreco.core.events import ProductStore
 from hepreco.core.job import JobResult
 from hepreco.core.module import Chunk, Module, SourceBatch
 from hepreco.core.reports import ExecutorCounts, ExecutorReport, TimeReport, TrigReport
@@ -54,7 +54,7 @@ def truncate(batch: SourceBatch, k: int) -> SourceBatch:
     """The first ``k`` events of ``batch``."""
     ids = batch.ids
     return SourceBatch(
-        EventIDs(ids.run[:k], ids.subrun[:k], ids.event[:k]),
+        ids.head(k),
         {name: arr[:k] for name, arr in batch.products.items()},
     )
 

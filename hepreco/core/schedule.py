@@ -25,6 +25,15 @@ __all__ = ["Schedule", "call_module"]
 _EMPTY = ak.Array(np.zeros(0, dtype=np.float64))
 
 
+def where_events(events: Events) -> str:
+    """The events of a message (``run 1 subrun 0 events 1..1000``), or their number when their ids cannot be
+    read (ids read on demand from a file that went away): a message never hides the error it reports."""
+    try:
+        return describe_events(events.run, events.subrun, events.event)
+    except Exception as err:
+        return f"{len(events)} events (their ids could not be read: {err})"
+
+
 def call_module(label: str, type_name: str, method: str, fn: Callable[[], Any], events: Events | None) -> Any:
     """Call ``fn()``; an exception becomes a ModuleError naming the label, method and events."""
     try:
@@ -32,7 +41,7 @@ def call_module(label: str, type_name: str, method: str, fn: Callable[[], Any], 
     except ModuleError:
         raise
     except Exception as err:
-        where = describe_events(events.run, events.subrun, events.event) if events is not None else ""
+        where = where_events(events) if events is not None else ""
         msg = f"{type(err).__name__}: {err}"
         raise ModuleError(msg, label=label, method=method, module_type=type_name, events=where) from err
 
@@ -174,7 +183,7 @@ class Schedule:
 
     def _decision(self, step: Step, decision: Any, events: Events) -> np.ndarray:
         def bad(msg: str) -> ModuleError:
-            where = describe_events(events.run, events.subrun, events.event)
+            where = where_events(events)
             return ModuleError(
                 msg, label=step.label, method="filter", module_type=type(step.module).type_name, events=where
             )

@@ -12,6 +12,7 @@ from typing import Any
 import awkward as ak
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from hepreco.core.events import EventIDs
 from hepreco.core.module import SourceBatch
 from hepreco.errors import did_you_mean
 from hepreco.io._layout import ProductLayout, assemble
@@ -137,7 +138,8 @@ class RootSource(FileSource):
         super().__init__(*args, **kwargs)
         self._plan: dict[str, ProductLayout] = {}
         self._ids: dict[str, str | None] = {}
-        self._read: list[str] = []
+        self._read: list[str] = []  # every branch the job needs: the products' and the event ids'
+        self._data_read: list[str] = []  # the products' branches, read with each batch (the ids on demand)
         self._types: dict[str, str] = {}
         self._tree_name: str | None = None
         self._written: dict[str, ProductLayout] = {}  # the products of a file hepreco wrote
@@ -215,8 +217,8 @@ class RootSource(FileSource):
         self._plan = plan
         if not ntuple:
             self._publish_counters(tree, plan)
-        reads = [*(b for lay in plan.values() for b in lay.branches()), *(c for c in self._ids.values() if c)]
-        self._read = list(dict.fromkeys(reads))
+        self._data_read = list(dict.fromkeys(b for lay in plan.values() for b in lay.branches()))
+        self._read = list(dict.fromkeys([*self._data_read, *(c for c in self._ids.values() if c)]))
 
     def _publish_counters(self, tree: Any, plan: dict[str, ProductLayout]) -> None:
         """Tell the job which single-branch jagged products share a counter in the input (NanoAOD's
@@ -412,34 +414,72 @@ class RootSource(FileSource):
         where = f"{info.path}: tree '{tname}'"
         with open_root(info.path) as f, _read_pool(cfg.read_threads) as pool:
             tree = find_tree(f, info.path, tname)
-            if not self._read:
-                size = int(cfg.batch_size)
-                for a in range(start, stop, size):
-                    n = min(a + size, stop) - a
-                    yield SourceBatch(self.make_ids(self._ids, {}, info, a, n), {})
-                return
-            executors = {} if pool is None else {"decompression_executor": pool, "interpretation_executor": pool}
-            it = tree.iterate(
-                self._read, entry_start=start, entry_stop=stop, step_size=step, library="ak", how=dict, **executors
-            )
-            pos = start
-            while True:
-                try:
-                    arrays = next(it)
-                except StopIteration:
+            opened: list[Any] = [tree]  # the open tree, for the event ids read on demand while the file is open
+            try:
+                if not self._data_read:
+                    size = int(cfg.batch_size)
+                    for a in range(start, stop, size):
+                        n = min(a + size, stop) - a
+                        yield SourceBatch(self._ids_on_demand(info, tname, opened, a, n), {})
                     return
-                except Exception as err:
-                    msg = (
-                        f"{where}: cannot read entries {pos}..{stop} of branches {', '.join(self._read)}: "
-                        f"{type(err).__name__}: {str(err).strip().splitlines()[0] if str(err).strip() else ''}"
-                    )
-                    raise OSError(msg) from err
-                n = len(arrays[self._read[0]])
-                products = {
-                    name: assemble(layout, arrays, f"{where}: product '{name}'") for name, layout in self._plan.items()
-                }
-                yield SourceBatch(self.make_ids(self._ids, arrays, info, pos, n), products)
-                pos += n
+                executors = {} if pool is None else {"decompression_executor": pool, "interpretation_executor": pool}
+                it = tree.iterate(
+                    self._data_read, entry_start=start, entry_stop=stop, step_size=step, library="ak", how=dict,
+                    **executors,
+                )  # fmt: skip
+                pos = start
+                while True:
+                    try:
+                        arrays = next(it)
+                    except StopIteration:
+                        return
+                    except Exception as err:
+                        msg = (
+                            f"{where}: cannot read entries {pos}..{stop} of branches {', '.join(self._data_read)}: "
+                            f"{type(err).__name__}: {str(err).strip().splitlines()[0] if str(err).strip() else ''}"
+                        )
+                        raise OSError(msg) from err
+                    n = len(arrays[self._data_read[0]])
+                    products = {
+                        name: assemble(layout, arrays, f"{where}: product '{name}'")
+                        for name, layout in self._plan.items()
+                    }
+                    yield SourceBatch(self._ids_on_demand(info, tname, opened, pos, n), products)
+                    pos += n
+            finally:
+                opened.clear()
+
+    def _ids_on_demand(self, info: FileInfo, tname: str | None, opened: list[Any], start: int, n: int) -> EventIDs:
+        """The ids of entries ``start .. start + n``: numbered at once when the file has no id branches, else
+        read from them the first time a module, an output or a message asks (most analyses never do, and the
+        three branches can be a third of what a small-event job reads). They come from the tree still open
+        for the chunk, or from the file opened again after it closed."""
+        columns = self._ids
+        names = list(dict.fromkeys(c for c in columns.values() if c))
+        if not names:
+            return self.make_ids(columns, {}, info, start, n)
+        path = info.path
+
+        def load() -> tuple[Any, Any, Any]:
+            where = f"{path}: tree '{tname}'"
+            try:
+                if opened:
+                    arrays = opened[0].arrays(names, entry_start=start, entry_stop=start + n, library="ak", how=dict)
+                else:
+                    with open_root(path) as f:
+                        arrays = find_tree(f, path, tname).arrays(
+                            names, entry_start=start, entry_stop=start + n, library="ak", how=dict
+                        )
+            except Exception as err:
+                msg = (
+                    f"{where}: cannot read the event ids ({', '.join(names)}) of entries {start}..{start + n}: "
+                    f"{type(err).__name__}: {str(err).strip().splitlines()[0] if str(err).strip() else ''}"
+                )
+                raise OSError(msg) from err
+            ids = self.make_ids(columns, arrays, info, start, n)
+            return ids.run, ids.subrun, ids.event
+
+        return EventIDs.deferred(n, load)
 
 
 #: the most threads RootSource decompresses with by default (more rarely help: a batch has few baskets per branch)

@@ -248,3 +248,70 @@ def test_read_threads_follow_the_process_budget(root_files, monkeypatch):
         for chunk in plan.source.chunks():
             list(plan.source.read(chunk))
         assert sizes == want
+
+
+def _ids_file(path, n=5000):
+    columns = {
+        "run": np.full(n, 7, dtype=np.uint32),
+        "luminosityBlock": np.arange(n, dtype=np.uint32) // 1000,
+        "event": np.arange(100, 100 + n, dtype=np.uint64),
+        "x": np.arange(n, dtype=np.float64),
+    }
+    with uproot.recreate(path) as f:
+        f.mktree("Events", {k: v.dtype for k, v in columns.items()})
+        f["Events"].extend(columns)
+    return columns
+
+
+def test_event_ids_are_read_only_when_asked(tmp_path):
+    # an analysis that never looks at run/luminosityBlock/event does not read them; whoever asks gets the file's
+    # numbers for exactly its entries, while the chunk's file is open or after it was closed
+    import pickle
+    import shutil
+
+    cols = _ids_file(tmp_path / "ids.root")
+    plan = hepreco.prepare(
+        {
+            "source": {
+                "module": "RootSource",
+                "files": str(tmp_path / "ids.root"),
+                "branches": ["x"],
+                "batch_size": 1500,
+            }
+        },
+        quiet=True,
+    )
+    (chunk,) = plan.source.chunks()
+    batches, pos = [], 0
+    for b in plan.source.read(chunk):  # the file is open while a batch is processed
+        assert not b.ids.loaded
+        sub = b.ids.take(np.array([0, len(b.ids) - 1]))
+        assert not sub.loaded and sub.event.tolist() == [cols["event"][pos], cols["event"][pos + len(b.ids) - 1]]
+        assert b.ids.loaded and b.ids.subrun.tolist() == cols["luminosityBlock"][pos : pos + len(b.ids)].tolist()
+        pos += len(b.ids)
+        batches.append(b)
+    assert pos == 5000
+    late = list(plan.source.read(chunk))  # read after the chunk's file was closed: opened again
+    assert late[-1].ids.head(3).event.tolist() == [4600, 4601, 4602] and late[-1].ids.run.tolist() == [7] * 500
+    again = pickle.loads(pickle.dumps(late[0].ids.head(2)))  # to and from workers with its numbers
+    assert again.loaded and again.event.tolist() == [100, 101]
+    # the file gone: reading the ids fails naming the file and the entries
+    gone = list(plan.source.read(chunk))
+    shutil.move(tmp_path / "ids.root", tmp_path / "moved.root")
+    with pytest.raises(
+        OSError, match=r"ids\.root.*cannot read the event ids \(run, luminosityBlock, event\) of entries 0\.\.1500"
+    ):
+        gone[0].ids.event  # noqa: B018
+
+
+def test_a_module_error_still_names_its_events_or_says_why_not(tmp_path):
+    from hepreco.core.events import EventIDs, Events, ProductStore
+    from hepreco.core.schedule import where_events
+
+    def fail():
+        raise OSError("file gone")
+
+    ok = Events(ProductStore(EventIDs(np.ones(2, np.uint32), np.zeros(2, np.uint32), np.array([5, 6], np.uint64))))
+    assert where_events(ok) == "run 1 subrun 0 events 5, 6"
+    lost = Events(ProductStore(EventIDs.deferred(2, fail)))
+    assert where_events(lost) == "2 events (their ids could not be read: file gone)"
