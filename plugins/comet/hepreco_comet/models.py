@@ -125,6 +125,9 @@ class Turn1Params(DnCNNParams):
 
     @model_validator(mode="after")
     def _check_unet(self) -> Turn1Params:
+        if self.arch == "unet" and self.dilations is not None:
+            msg = "'dilations' is a DnCNN option: the U-Net's levels widen what it sees (leave it out, or set arch: dncnn)"
+            raise ValueError(msg)
         if self.arch == "dncnn" and (self.circular or self.features):
             msg = "'circular' and 'features' are U-Net options: set arch: unet (or leave them out)"
             raise ValueError(msg)

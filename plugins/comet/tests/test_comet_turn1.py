@@ -39,6 +39,15 @@ def test_body_starts_from_the_shipped_hit_classifier():
     assert body and all(torch.equal(v, ref[f"denoiser.body.{k}"]) for k, v in body.items())
     with pytest.raises(ValueError, match=r"depth 8.*depth 3"):
         build(Turn1Params(depth=3, width=hp.width, layout=hp.layout, pretrained="builtin:comet-dncnn"))
+    # a dilated body is another network: the shipped undilated classifier does not start it
+    dil = (1, 2, 4, 8, 16, 4, 2, 1)
+    with pytest.raises(ValueError, match=r"dilations None.*dilations \(1, 2, 4, 8, 16"):
+        build(Turn1Params(depth=8, width=hp.width, layout=hp.layout, pretrained="builtin:comet-dncnn", dilations=dil))
+    assert build(Turn1Params(depth=8, width=4, layout="layercell", dilations=dil))(torch.rand(1, 2, 20, 306)).shape == (
+        1, 3, 20, 306,
+    )  # fmt: skip
+    with pytest.raises(ValueError, match="'dilations' is a DnCNN option"):
+        Turn1Params(arch="unet", layout="layercell", dilations=(1,) * 17)
 
 
 def _images_job(events=4, **kept):
