@@ -44,7 +44,7 @@ def prepare(
         ('source', 'hepreco.EmptySource')
     """
     from hepreco.config.loader import ResolvedConfig, load_config
-    from hepreco.executors._forkserver import peek_processes, start_forkserver
+    from hepreco.executors._forkserver import peek_forkserver, start_forkserver
 
     resolved = (
         config
@@ -55,11 +55,11 @@ def prepare(
         from hepreco.executors._options import apply_executor_options
 
         apply_executor_options(resolved, executor, origin=executor_origin)
-    forkserver, workers = peek_processes(resolved.data.get("executor"))
+    forkserver, workers, preload = peek_forkserver(resolved.data.get("executor"))
     if forkserver:
         # the workers' server starts before this process imports the job's modules and the array libraries:
         # it imports them on another core meanwhile (the key is validated just below; a bad one stops the job)
-        start_forkserver(workers)
+        start_forkserver(workers, preload=preload)
     from hepreco.core.build import build_plan
     from hepreco.executors.config import parse_executor_config
     from hepreco.plugins import get_registry

@@ -10,7 +10,7 @@ import multiprocessing as mp
 import os
 from collections.abc import Iterator
 
-__all__ = ["default_start_method", "peek_processes", "sigint_ignored", "start_forkserver"]
+__all__ = ["default_start_method", "peek_forkserver", "sigint_ignored", "start_forkserver"]
 
 _THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS", "HEPRECO_THREADS")
 
@@ -75,22 +75,31 @@ def sigint_ignored() -> Iterator[None]:
         signal.signal(signal.SIGINT, old)
 
 
-def peek_processes(value: object) -> tuple[bool, int | None]:
-    """From an ``executor:`` value not yet validated: whether it asks for ``processes`` with the forkserver,
-    and its ``workers`` when that is a positive integer (else None). Validation comes later; this only
-    decides whether to start the forkserver early.
+def peek_forkserver(value: object) -> tuple[bool, int | None, tuple[str, ...]]:
+    """From an ``executor:`` value not yet validated: whether its workers fork from the forkserver
+    (``processes`` with the default start method, or ``dask`` on a LocalCluster it starts), their ``workers``
+    when that is a positive integer (else None), and what the forkserver should import besides hepreco.
+    Validation comes later; this only decides whether to start the forkserver early.
 
     Examples:
-        >>> peek_processes("processes"), peek_processes({"kind": "processes", "workers": 2})
-        ((True, None), (True, 2))
-        >>> peek_processes({"kind": "processes", "start_method": "spawn"}), peek_processes(None)
-        ((False, None), (False, None))
+        >>> peek_forkserver("processes"), peek_forkserver({"kind": "processes", "workers": 2})
+        ((True, None, ()), (True, 2, ()))
+        >>> peek_forkserver({"kind": "dask", "workers": 3}), peek_forkserver({"kind": "dask", "scheduler": "tcp://h:8786"})
+        ((True, 3, ('distributed',)), (False, None, ()))
+        >>> peek_forkserver({"kind": "processes", "start_method": "spawn"}), peek_forkserver(None)
+        ((False, None, ()), (False, None, ()))
     """
-    if value == "processes":
-        return True, None
-    if not isinstance(value, dict) or value.get("kind") != "processes":
-        return False, None
-    if value.get("start_method") not in (None, "forkserver"):
-        return False, None
+    if isinstance(value, str):
+        value = {"kind": value}
+    if not isinstance(value, dict):
+        return False, None, ()
+    kind = value.get("kind")
+    if kind == "processes" and value.get("start_method") in (None, "forkserver"):
+        preload: tuple[str, ...] = ()
+    elif kind == "dask" and not value.get("scheduler"):
+        preload = ("distributed",)
+    else:
+        return False, None, ()
     workers = value.get("workers")
-    return True, workers if isinstance(workers, int) and not isinstance(workers, bool) and workers > 0 else None
+    ok = isinstance(workers, int) and not isinstance(workers, bool) and workers > 0
+    return True, workers if ok else None, preload
