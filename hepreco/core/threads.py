@@ -9,6 +9,7 @@ network's torch threads) does not oversubscribe the cores.
 
 from __future__ import annotations
 
+import logging
 import os
 
 __all__ = ["THREADS_VAR", "cpu_cores", "thread_budget"]
@@ -38,6 +39,10 @@ def thread_budget() -> int:
         >>> del os.environ["HEPRECO_THREADS"]
         >>> thread_budget() == cpu_cores()
         True
+        >>> os.environ["HEPRECO_THREADS"] = "four"  # logged once, then every core
+        >>> thread_budget() == cpu_cores()
+        True
+        >>> del os.environ["HEPRECO_THREADS"]
     """
     value = os.environ.get(THREADS_VAR, "").strip()
     if value:
@@ -47,4 +52,16 @@ def thread_budget() -> int:
             n = 0
         if n >= 1:
             return n
+        _warn_once(value)
     return cpu_cores()
+
+
+_WARNED: set[str] = set()
+
+
+def _warn_once(value: str) -> None:
+    if value not in _WARNED:
+        _WARNED.add(value)
+        logging.getLogger("hepreco").warning(
+            "%s=%r is not a positive whole number of threads: using every core (%d)", THREADS_VAR, value, cpu_cores()
+        )
