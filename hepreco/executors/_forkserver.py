@@ -49,7 +49,9 @@ def start_forkserver(workers: int | None = None, *, preload: tuple[str, ...] = (
     from multiprocessing import forkserver
 
     mp.get_context("forkserver").set_forkserver_preload([*preload, *_PRELOAD])
-    saved = _cap_worker_threads(max(1, (os.cpu_count() or 1) // (workers or os.cpu_count() or 1)))
+    from hepreco.core.threads import cpu_cores
+
+    saved = _cap_worker_threads(max(1, cpu_cores() // (workers or cpu_cores())))
     try:
         with sigint_ignored():  # Ctrl-C reaches the whole process group: the forkserver must not print a traceback
             forkserver.ensure_running()

@@ -4,12 +4,12 @@ or an existing scheduler, so dask-jobqueue and dask-gateway clusters work as the
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from hepreco.core.threads import cpu_cores
 from hepreco.executors._chunked import Backend, LostWorker, run_chunked
 from hepreco.executors._worker import ChunkResult, ChunkTask, run_task, teardown
 from hepreco.executors.base import Executor
@@ -70,7 +70,7 @@ class _Cluster(Backend):
         if self.scheduler:
             self.client = distributed.Client(self.scheduler)
         else:
-            n = self.workers or os.cpu_count() or 1
+            n = self.workers or cpu_cores()
             # the workers fork from a process that has imported distributed and hepreco and built the
             # plugin registry, instead of each importing them anew (seconds per worker)
             from hepreco.executors.processes import start_forkserver
@@ -168,7 +168,7 @@ class DaskExecutor(Executor):
     def label(self) -> str:
         if self.scheduler:
             return f"dask ({self.scheduler})"
-        n = self.workers or os.cpu_count() or 1
+        n = self.workers or cpu_cores()
         return f"dask (LocalCluster, {n} worker{'s' if n != 1 else ''})"
 
     def run(self, plan: JobPlan, *, report: str | Path | None = None) -> JobResult:

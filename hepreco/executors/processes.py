@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from hepreco.core.threads import cpu_cores
 from hepreco.executors._chunked import Backend, LostWorker, run_chunked
 from hepreco.executors._forkserver import (
     _PRELOAD,
@@ -47,7 +48,7 @@ class _Pool(Backend):
 
     def start(self) -> None:
         self._teardown_dir = tempfile.mkdtemp(prefix=f"hepreco-workers-{os.getpid()}-")
-        self._saved_env = _cap_worker_threads(max(1, (os.cpu_count() or 1) // self.workers))
+        self._saved_env = _cap_worker_threads(max(1, cpu_cores() // self.workers))
         with sigint_ignored():  # helpers started now ignore Ctrl-C: the client alone ends the job
             if self.start_method == "forkserver":
                 from multiprocessing import forkserver
@@ -144,7 +145,7 @@ class ProcessesExecutor(Executor):
 
     @property
     def n_workers(self) -> int:
-        return self.workers or os.cpu_count() or 1
+        return self.workers or cpu_cores()
 
     @property
     def label(self) -> str:
