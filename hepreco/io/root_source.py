@@ -16,7 +16,7 @@ from hepreco.core.events import EventIDs
 from hepreco.core.module import SourceBatch
 from hepreco.errors import did_you_mean
 from hepreco.io._layout import ProductLayout, assemble
-from hepreco.io._rootfile import NotInFile, find_tree, open_root
+from hepreco.io._rootfile import NotInFile, _first_line, find_tree, open_root
 from hepreco.io._source import FileInfo, FileSource, FileSourceConfig, sanitize
 from hepreco.io.provenance import PROVENANCE_KEY, parse_document
 
@@ -373,7 +373,7 @@ class RootSource(FileSource):
         except Exception as err:
             msg = (
                 f"{where}: branch '{name}' has type {branch.typename or type(interp).__name__}, which cannot be read "
-                f"as an array ({type(err).__name__}: {str(err).strip().splitlines()[0] if str(err).strip() else ''}); "
+                f"as an array ({type(err).__name__}: {_first_line(err)}); "
                 "leave it out with 'exclude'"
             )
             raise _UnsupportedBranch(msg) from err
@@ -436,7 +436,7 @@ class RootSource(FileSource):
                     except Exception as err:
                         msg = (
                             f"{where}: cannot read entries {pos}..{stop} of branches {', '.join(self._data_read)}: "
-                            f"{type(err).__name__}: {str(err).strip().splitlines()[0] if str(err).strip() else ''}"
+                            f"{type(err).__name__}: {_first_line(err)}"
                         )
                         raise OSError(msg) from err
                     n = len(arrays[self._data_read[0]])
@@ -473,7 +473,7 @@ class RootSource(FileSource):
             except Exception as err:
                 msg = (
                     f"{where}: cannot read the event ids ({', '.join(names)}) of entries {start}..{start + n}: "
-                    f"{type(err).__name__}: {str(err).strip().splitlines()[0] if str(err).strip() else ''}"
+                    f"{type(err).__name__}: {_first_line(err)}"
                 )
                 raise OSError(msg) from err
             ids = self.make_ids(columns, arrays, info, start, n)
