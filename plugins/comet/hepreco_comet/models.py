@@ -63,12 +63,16 @@ class DnCNNParams(BaseModel):
     pretrained: str | None = None
     """A ``comet-dncnn-denoiser`` checkpoint (folder or ``builtin:NAME``) to start the classifier from
     (training only matters; its weights are replaced by the classifier checkpoint's at inference)."""
-    dilations: tuple[int, ...] | None = None
-    """Dilation of each of the body's ``depth`` convolutions (``None``: all 1, the paper's DnCNN). Dilated
-    convolutions, as in Zhang et al.'s IRCNN (`arXiv:1704.03264 <https://arxiv.org/abs/1704.03264>`_: 1, 2,
-    3, 4, 3, 2, 1), widen the receptive field at the same cost: ``[1, 2, 4, 8, 16, 4, 2, 1]`` lets a depth-8
-    body see +-38 pixels instead of +-8, which on the ``wire`` layout reaches a wire's neighbours in the next
-    layer (3-4 rows down, tens of columns aside). ``dncnn`` and ``dncnn1d`` only."""
+    dilations: tuple[int | tuple[int, int], ...] | None = None
+    """Dilation of each of the body's ``depth`` convolutions (``None``: all 1, the paper's DnCNN): a number,
+    or ``[rows, columns]`` to dilate the image's two directions differently. Dilated convolutions, as in
+    Zhang et al.'s IRCNN (`arXiv:1704.03264 <https://arxiv.org/abs/1704.03264>`_: 1, 2, 3, 4, 3, 2, 1), widen
+    the receptive field at the same cost: ``[1, 2, 4, 8, 16, 4, 2, 1]`` lets a depth-8 body see +-38 pixels
+    instead of +-8, which on the ``wire`` layout reaches a wire's neighbours in the next layer (3-4 rows down,
+    tens of columns aside). On the ``layercell`` layout (20 rows, one per layer), a row dilation of 16 looks
+    past the chamber and an even one never compares neighbouring layers, whose stereo angles are opposite:
+    ``[[1, 1], [1, 2], ...]`` dilates along the cells only. ``dncnn`` and ``dncnn1d`` (which uses the column
+    part) only."""
     arch: Literal["dncnn", "dncnn1d", "dae"] = "dncnn"
     """The hit classifier's network (the talk compared three): ``dncnn`` the 2D DnCNN; ``dncnn1d`` the same
     body with 1x3 convolutions along the image's rows only (along the cells of a layer on the ``layercell``
@@ -82,7 +86,7 @@ class DnCNNParams(BaseModel):
             if len(self.dilations) != self.depth:
                 msg = f"dilations {list(self.dilations)} has {len(self.dilations)} entries: give one per layer (depth {self.depth})"
                 raise ValueError(msg)
-            if min(self.dilations) < 1:
+            if min(min(d) if isinstance(d, tuple) else d for d in self.dilations) < 1:
                 msg = f"dilations {list(self.dilations)}: each must be >= 1"
                 raise ValueError(msg)
             if self.arch == "dae":
@@ -98,12 +102,12 @@ TURN1_FEATURES = ("occupancy", "relative_time", "stereo", "layer")
 class Turn1Params(DnCNNParams):
     """Hyper-parameters of the turn-1 extractor.
 
-    ``arch: dncnn`` (the default, the talk's network): the DnCNN body (``depth``, ``width``, ``residual``; the
-    talk's 17 x 64 by default) with a three-class head; ``pretrained`` starts the body from a ``comet-dncnn``
-    hit-classifier checkpoint of the same depth, width and layout (the shipped ``builtin:comet-turn1`` is
-    8 x 32). ``arch: unet`` (:mod:`hepreco_comet.nets.turn1_unet`, issue 16): a U-Net whose
-    receptive field spans the chamber (``widths``, ``blocks``), azimuth-periodic padding (``circular``) and
-    extra input ``features``; ``depth``, ``width``, ``residual`` and ``pretrained`` are not used.
+    ``arch: dncnn`` (the default, the talk's network): the DnCNN body (``depth``, ``width``, ``residual``,
+    ``dilations``; the talk's 17 x 64 by default) with a three-class ``head``; ``pretrained`` starts the body
+    from a ``comet-dncnn`` hit-classifier checkpoint of the same depth, width and layout. ``arch: unet``
+    (:mod:`hepreco_comet.nets.turn1_unet`, issue 16): a U-Net whose receptive field spans the chamber
+    (``widths``, ``blocks``); ``depth``, ``width``, ``residual``, ``dilations``, ``head`` and ``pretrained``
+    are not used. Both take azimuth-periodic padding (``circular``) and extra input ``features``.
     """
 
     arch: Literal["dncnn", "unet"] = "dncnn"
@@ -115,21 +119,35 @@ class Turn1Params(DnCNNParams):
     blocks: int = Field(2, ge=1, le=8)
     """U-Net: Conv3x3 + BatchNorm + ReLU per level, on the way down and on the way up."""
     circular: bool = False
-    """U-Net: pad periodically along the image's width (the azimuth of the ``layercell`` layout, where the
-    last cell of a layer is next to the first); ``layercell`` only."""
+    """Pad periodically along the image's width (the azimuth of the ``layercell`` layout, where the last
+    cell of a layer is next to the first), with zeros along the layers; ``layercell`` only."""
     features: tuple[Literal["occupancy", "relative_time", "stereo", "layer"], ...] = ()
-    """U-Net: input channels computed from the image and stacked after it (``TURN1_FEATURES`` order):
+    """Input channels computed from the image inside the network and stacked after it, so the module's input
+    stays the imager's 2-channel image (``TURN1_FEATURES`` order):
     ``occupancy`` (the pixel holds a kept hit), ``relative_time`` (drift time minus the event's earliest
     kept hit's), ``stereo`` (the row's stereo sign, alternating layer by layer) and ``layer`` (the row over
     the number of rows); ``stereo`` and ``layer`` need the ``layercell`` layout, whose rows are layers."""
+
+    head: Literal["image", "features"] = "image"
+    """DnCNN: where the three class logits come from. ``image`` (the talk's): a Conv3x3 on the body's
+    2-channel output, the denoised image (with ``residual``, the input minus the body's output).
+    ``features`` (issue 16): a 1x1 convolution on the ``width`` hidden channels of the body's last hidden
+    layer (the body's last convolution, to the 2-channel image, is left out), so the classes are not read
+    through a 2-channel bottleneck."""
 
     @model_validator(mode="after")
     def _check_unet(self) -> Turn1Params:
         if self.arch == "unet" and self.dilations is not None:
             msg = "'dilations' is a DnCNN option: the U-Net's levels widen what it sees (leave it out, or set arch: dncnn)"
             raise ValueError(msg)
-        if self.arch == "dncnn" and (self.circular or self.features):
-            msg = "'circular' and 'features' are U-Net options: set arch: unet (or leave them out)"
+        if self.arch == "unet" and self.head != "image":
+            msg = "'head' is a DnCNN option: the U-Net's logits always come from its last level (leave it out, or set arch: dncnn)"
+            raise ValueError(msg)
+        if self.pretrained and self.features:
+            msg = (
+                f"pretrained {self.pretrained!r} and features {list(self.features)}: the hit classifier's first "
+                "convolution reads the 2-channel image only (leave one out)"
+            )
             raise ValueError(msg)
         if self.layout != "layercell" and (self.circular or {"stereo", "layer"} & set(self.features)):
             msg = (

@@ -50,6 +50,46 @@ def test_body_starts_from_the_shipped_hit_classifier():
         Turn1Params(arch="unet", layout="layercell", dilations=(1,) * 17)
 
 
+def test_0016_dncnn_head_from_the_hidden_features_with_input_features_and_periodic_padding():
+    """``head: features`` reads the classes from the body's last ``width`` hidden channels (no 2-channel
+    bottleneck); ``features`` and ``circular`` work on the DnCNN as on the U-Net."""
+    dil = (1, 2, 4, 1)
+    hp = Turn1Params(depth=4, width=6, layout="layercell", dilations=dil, head="features", circular=True,
+                     features=("occupancy", "relative_time", "stereo", "layer"))  # fmt: skip
+    net = build(hp).eval()
+    convs = [m for m in net.body if isinstance(m, torch.nn.Conv2d)]
+    assert [c.in_channels for c in convs] == [6, 6, 6]  # 2 image + 4 feature channels in; no conv to 2 channels
+    assert (net.head.in_channels, net.head.out_channels, net.head.kernel_size) == (6, 3, (1, 1))
+    x = torch.rand(2, 2, 20, 306)
+    out = net(x)
+    assert out.shape == (2, 3, 20, 306)
+    # periodic in azimuth: rolling the image rolls the logits (the features do not depend on the column)
+    torch.testing.assert_close(net(x.roll(17, -1)), out.roll(17, -1))
+    flat = build(hp.model_copy(update={"circular": False})).eval()
+    assert not torch.allclose(flat(x.roll(17, -1)), flat(x).roll(17, -1))
+    # the features reach the body: a network with the same weights but no stereo channel gives other logits
+    torch.manual_seed(0)
+    a = build(Turn1Params(depth=3, width=4, layout="layercell", features=("stereo",))).eval()
+    assert a.body[0].in_channels == 3
+    z = torch.zeros(1, 2, 20, 306)
+    y = a(z)[0]  # rows 5, 6 and 7 are beyond the 3 layers' reach of the image's edges
+    assert not torch.allclose(y[:, 5], y[:, 6])  # they differ only by their stereo sign
+    torch.testing.assert_close(y[:, 5], y[:, 7])
+
+
+def test_0016_head_from_features_starts_from_the_hit_classifier_body():
+    from hepreco.ml import load_checkpoint
+
+    clf = load_checkpoint("builtin:comet-dncnn")
+    hp = clf.hparams
+    net = build(Turn1Params(depth=hp.depth, width=hp.width, layout=hp.layout, head="features",
+                            pretrained="builtin:comet-dncnn"))  # fmt: skip
+    ref = clf.build("cpu").state_dict()
+    body = net.body.state_dict()
+    assert len([k for k in body if k.endswith("weight")]) == 2 * (hp.depth - 2) + 1  # no last conv
+    assert all(torch.equal(v, ref[f"denoiser.body.{k}"]) for k, v in body.items())
+
+
 def _images_job(events=4, **kept):
     return {
         "process": "t",

@@ -23,8 +23,12 @@ def test_0016_unet_keeps_the_image_shape_on_every_layout():
 
 
 def test_0016_unet_options_are_checked():
-    with pytest.raises(pydantic.ValidationError, match="arch: unet"):
-        Turn1Params(layout="layercell", features=("occupancy",))
+    with pytest.raises(pydantic.ValidationError, match="'head' is a DnCNN option"):
+        Turn1Params(arch="unet", layout="layercell", head="features")
+    with pytest.raises(pydantic.ValidationError, match="first convolution reads the 2-channel image"):
+        Turn1Params(layout="layercell", features=("occupancy",), pretrained="builtin:comet-dncnn")
+    with pytest.raises(pydantic.ValidationError, match="layercell layout"):
+        Turn1Params(layout="wire", circular=True)
     with pytest.raises(pydantic.ValidationError, match="layercell layout"):
         Turn1Params(arch="unet", layout="wire", features=("stereo",))
     with pytest.raises(pydantic.ValidationError, match="layercell layout"):

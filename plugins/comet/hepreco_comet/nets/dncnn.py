@@ -34,6 +34,7 @@ __all__ = [
     "DnCNN",
     "DnCNNBody",
     "DnCNNClassifier",
+    "PeriodicWidthConv2d",
     "build",
     "build_denoiser",
     "masked_loss",
@@ -51,6 +52,9 @@ class DnCNNBody(nn.Sequential):
 
     Args:
         hp: ``depth``, ``width`` and ``dilations`` (one per convolution; padding keeps the image size).
+        in_channels: channels of the input (the image's 2, more with the turn-1 extractor's ``features``).
+        circular: pad periodically along the width (the ``layercell`` azimuth) and with zeros along the
+            height; the state-dict keys are the same as without.
 
     Shapes:
         - input: ``(B, 2, H, W)`` hit image (drift time, energy deposit).
@@ -62,19 +66,23 @@ class DnCNNBody(nn.Sequential):
         (6, torch.Size([1, 2, 5, 7]))
         >>> DnCNNBody(DnCNNParams(depth=3, width=4, dilations=(1, 4, 1)))(torch.zeros(1, 2, 5, 7)).shape
         torch.Size([1, 2, 5, 7])
+        >>> DnCNNBody(DnCNNParams(depth=3, width=4, dilations=(1, (1, 4), 1)))(torch.zeros(1, 2, 5, 7)).shape
+        torch.Size([1, 2, 5, 7])
     """
 
-    def __init__(self, hp: DnCNNParams) -> None:
+    def __init__(self, hp: DnCNNParams, *, in_channels: int = 2, circular: bool = False) -> None:
         # 3x3, or 1x3 along the rows for the 1D DnCNN (arch dncnn1d); dilated as hp.dilations says (size kept)
         one_d = getattr(hp, "arch", "dncnn") == "dncnn1d"
-        dil = list(hp.dilations or (1,) * hp.depth)
+        dil = [d if isinstance(d, tuple) else (d, d) for d in (hp.dilations or (1,) * hp.depth)]
 
-        def conv(cin: int, cout: int, d: int, bias: bool) -> nn.Conv2d:
+        def conv(cin: int, cout: int, d: tuple[int, int], bias: bool) -> nn.Conv2d:
             if one_d:
-                return nn.Conv2d(cin, cout, (1, 3), padding=(0, d), dilation=(1, d), bias=bias)
+                return nn.Conv2d(cin, cout, (1, 3), padding=(0, d[1]), dilation=(1, d[1]), bias=bias)
+            if circular:
+                return PeriodicWidthConv2d(cin, cout, 3, padding=(d[0], 0), dilation=d, bias=bias)
             return nn.Conv2d(cin, cout, 3, padding=d, dilation=d, bias=bias)
 
-        layers: list[nn.Module] = [conv(2, hp.width, dil[0], True), nn.ReLU(inplace=True)]
+        layers: list[nn.Module] = [conv(in_channels, hp.width, dil[0], True), nn.ReLU(inplace=True)]
         for i in range(hp.depth - 2):
             layers += [conv(hp.width, hp.width, dil[i + 1], False), nn.BatchNorm2d(hp.width), nn.ReLU(inplace=True)]
         layers.append(conv(hp.width, 2, dil[-1], False))
@@ -82,6 +90,22 @@ class DnCNNBody(nn.Sequential):
         for m in self.modules():  # He initialisation, as in the paper's code
             if isinstance(m, nn.Conv2d):
                 torch.nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
+
+
+class PeriodicWidthConv2d(nn.Conv2d):
+    """A :class:`torch.nn.Conv2d` padded periodically along the width (by ``dilation * (kernel // 2)`` columns
+    each side, so the width is kept) before its own zero padding along the height (``padding=(p, 0)``).
+
+    Examples:
+        >>> conv = PeriodicWidthConv2d(1, 1, 3, padding=(2, 0), dilation=2)
+        >>> x = torch.rand(1, 1, 4, 9)
+        >>> bool(torch.allclose(conv(x.roll(4, -1)), conv(x).roll(4, -1), atol=1e-6))
+        True
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        pad = self.dilation[1] * (self.kernel_size[1] // 2)
+        return super().forward(nn.functional.pad(x, (pad, pad, 0, 0), mode="circular"))
 
 
 class DnCNN(nn.Module):

@@ -24,11 +24,14 @@ __all__ = ["Turn1Net", "build"]
 
 class Turn1Net(nn.Module):
     """The COMET talk's turn-1 extractor (``comet-turn1``): the DnCNN body (Zhang et al.,
-    `arXiv:1608.03981 <https://arxiv.org/abs/1608.03981>`_) with a Conv3x3 to three class logits per pixel
+    `arXiv:1608.03981 <https://arxiv.org/abs/1608.03981>`_) with three class logits per pixel
     (:data:`hepreco_comet.models.TURN1_CLASSES`).
 
     Args:
-        hp: depth, width, layout, residual learning.
+        hp: depth, width, layout, dilations, residual learning; ``head`` (``image``: the talk's Conv3x3 on
+            the denoised 2-channel image; ``features``: a 1x1 convolution on the body's last ``width``
+            hidden channels); ``features`` (extra input channels computed from the image, as the U-Net's:
+            :func:`hepreco_comet.nets.turn1_unet.turn1_features`); ``circular`` (azimuth-periodic padding).
 
     Shapes:
         - input: ``(B, 2, H, W)`` image of the kept hits.
@@ -37,13 +40,28 @@ class Turn1Net(nn.Module):
 
     def __init__(self, hp: Turn1Params) -> None:
         super().__init__()
-        self.body = DnCNNBody(hp)
+        self.features = tuple(hp.features)
+        body = DnCNNBody(hp, in_channels=2 + len(self.features), circular=hp.circular)
         self.residual = hp.residual
-        self.head = nn.Conv2d(2, len(TURN1_CLASSES), 3, padding=1)
+        self.from_features = hp.head == "features"
+        if self.from_features:
+            # the body without its last convolution (to the 2-channel image): its keys stay 0, 1, 2, ...
+            self.body = nn.Sequential(*list(body)[:-1])
+            self.head = nn.Conv2d(hp.width, len(TURN1_CLASSES), 1)
+        else:
+            self.body = body
+            self.head = nn.Conv2d(2, len(TURN1_CLASSES), 3, padding=1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        image = x
+        if self.features:
+            from hepreco_comet.nets.turn1_unet import turn1_features
+
+            x = turn1_features(x, self.features)
         out = self.body(x)
-        return self.head(x - out if self.residual else out)
+        if self.from_features:
+            return self.head(out)
+        return self.head(image - out if self.residual else out)
 
 
 def build(hp: Turn1Params) -> nn.Module:
@@ -53,6 +71,10 @@ def build(hp: Turn1Params) -> nn.Module:
 
     Examples:
         >>> net = build(Turn1Params(depth=3, width=4, layout="layercell"))
+        >>> net(torch.zeros(1, 2, 20, 306)).shape
+        torch.Size([1, 3, 20, 306])
+        >>> net = build(Turn1Params(depth=3, width=4, layout="layercell", head="features", circular=True,
+        ...                         features=("stereo", "layer")))
         >>> net(torch.zeros(1, 2, 20, 306)).shape
         torch.Size([1, 3, 20, 306])
         >>> net = build(Turn1Params(arch="unet", widths=(4, 8), layout="layercell", circular=True,
@@ -84,6 +106,7 @@ def _load_body(net: Turn1Net, hp: Turn1Params) -> None:
         )
         raise ValueError(msg)
     state = ckpt.build("cpu").state_dict()
+    mine = net.body.state_dict().keys()  # with head: features, the body's last convolution is not there
     net.body.load_state_dict(
-        {k.removeprefix("denoiser.body."): v for k, v in state.items() if k.startswith("denoiser.body.")}
+        {k: v for k, v in ((k.removeprefix("denoiser.body."), v) for k, v in state.items()) if k in mine}
     )
